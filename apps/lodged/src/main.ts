@@ -1,0 +1,59 @@
+#!/usr/bin/env node
+import { Command } from 'commander';
+import { ServerConfigRepository } from '@lodge/state';
+import { startDaemon } from './bootstrap';
+import { openDatabase } from './persistence/database';
+import { PgCertificateStore } from './persistence/pg-certificate.store';
+import { PgServerConfigStore } from './persistence/pg-server-config.store';
+
+/** lodged: the Lodge daemon. `lodged --dir /var/lib/lodge` (or LODGE_DIR). */
+async function main(): Promise<void> {
+  const program = new Command()
+    .name('lodged')
+    .description('Lodge daemon: LXD 1.0-compatible REST API on <dir>/unix.socket')
+    .option('--dir <path>', 'state directory (unix.socket, server.crt/.key)', process.env.LODGE_DIR || '/var/lib/lodge')
+    .option(
+      '--database-url <url>',
+      'external PostgreSQL (postgres://user@host/db); default: a private PostgreSQL under <dir>/database',
+      process.env.LODGE_DATABASE_URL || undefined,
+    )
+    .option('--quiet', 'no request/startup logging')
+    .parse(process.argv);
+  const opts = program.opts<{ dir: string; databaseUrl?: string; quiet?: boolean }>();
+
+  const db = await openDatabase({ dir: opts.dir, url: opts.databaseUrl });
+  let daemon;
+  try {
+    daemon = await startDaemon({
+      dir: opts.dir,
+      logger: !opts.quiet,
+      serverConfigStore: new PgServerConfigStore(new ServerConfigRepository(db.dataSource)),
+      certificateStore: new PgCertificateStore(db.dataSource),
+    });
+  } catch (err) {
+    await db.close();
+    throw err;
+  }
+  process.stderr.write(`lodged: listening on ${daemon.socketPath}, database ${db.description}\n`);
+
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    process.stderr.write(`lodged: ${signal}, shutting down\n`);
+    daemon.close().then(() => db.close()).then(
+      () => process.exit(0),
+      (err) => {
+        process.stderr.write(`lodged: shutdown failed: ${err instanceof Error ? err.message : String(err)}\n`);
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
+}
+
+main().catch((err) => {
+  process.stderr.write(`lodged: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});

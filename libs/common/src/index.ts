@@ -1,0 +1,3 @@
+export * from './errors';
+export * from './reverter';
+export * from './cpu-list';

@@ -1,0 +1,5 @@
+export * from './image-store';
+export * from './metadata';
+export * from './templates';
+export { renderTemplate, parseTemplate, TemplateContext, TemplateValue } from './template-engine';
+export { scanArchive, detectFormat, ArchiveScan, ArchiveLayout, Compression, FileFormat } from './archive';

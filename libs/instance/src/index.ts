@@ -1,0 +1,2 @@
+export * from './instances.service';
+export * from './instance-name';

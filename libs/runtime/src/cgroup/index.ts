@@ -1,0 +1,12 @@
+export * from './cgroup-backend';
+export * from './limits';
+export { CgroupV1Backend, V1_DEVICE_ALLOWLIST } from './cgroup-v1';
+export type { CgroupV1Options } from './cgroup-v1';
+export { CgroupV2Backend, V2_CONTROLLERS } from './cgroup-v2';
+export type { CgroupV2Options, FakeKernelHooks } from './cgroup-v2';
+export { LODGE_CGROUP_PARENT, DEFAULT_CGROUP_TIMEOUT_MS } from './constants';
+export { probeCgroups, DEFAULT_CGROUP_ROOT } from './probe';
+export type { ProbeOptions } from './probe';
+export { validateLimits, assertLimitsSupported, parseCpuList, validateCgroupName, MIN_MEMORY_BYTES } from './limits-validate';
+export { parseMountInfo, v1Hierarchies } from './mountinfo';
+export type { V1Hierarchy } from './mountinfo';

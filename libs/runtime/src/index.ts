@@ -1,0 +1,12 @@
+export * from './runtime.service';
+export * from './runtime.module';
+export * from './container';
+export * from './exec-process';
+export * from './cgroup';
+export * from './idmap/idmap';
+export { shiftOwnership, shiftMarkerPath } from './idmap/shift-ownership';
+export { ContainerLimits } from './cpus/cpu-allocator';
+export { BindMount } from './mounts/system-mounts';
+export { signalNumber } from './confinement/signals';
+export { DEFAULT_DROPPED_CAPABILITIES } from './confinement/capabilities';
+export { readConsoleLog, releaseConsoleLog } from './console/console-log';

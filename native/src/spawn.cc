@@ -1,0 +1,340 @@
+// Creating a system container's init, in two processes:
+//
+//   parent (a Node worker thread): clone(CLONE_VM | CLONE_VFORK | CLONE_NEWNS) -> setup process
+//      S on its own stack, as posix_spawn does: no copy of Node's page tables, and the worker
+//      sleeps until S is done. S has a private mount namespace owned by the host.
+//   S  clone3(user, pid, uts, ipc, net namespaces; CLONE_PARENT) -> init I, a child of Node that
+//      still shares S's mount namespace; I's pid and pidfd go to the parent's socket first, so
+//      the parent can always reap I. Then S, as host root: I's gid_map/uid_map, I into its
+//      cgroups, the rootfs (idmapped through I's user namespace), the setup-stage mounts (tmpfs
+//      /dev, /run, /dev/shm, device nodes, console, the caller's binds) -> GO to I -> exit.
+//   I  unshare(CLONE_NEWNS): the copy into I's user namespace locks every mount S made ->
+//      new cgroup namespace -> container root -> container-stage mounts (proc, sysfs, cgroup,
+//      devpts, mqueue) -> hostname -> pivot_root -> stdio -> confinement -> execve
+//   parent: reads the socket until EOF (I's end closes at execve); a Failure from S or I means
+//      nothing is left: I is killed and reaped.
+//
+// S shares Node's memory: it touches only its own stack and reads the spec (built before the
+// clone, never changed while S runs); it never allocates.
+#include "spawn.h"
+
+#include <fcntl.h>
+#include <linux/close_range.h>
+#include <linux/mount.h>
+#include <linux/sched.h>
+#include <sched.h>
+#include <pthread.h>
+#include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+
+#include "child_common.h"
+
+namespace lodge {
+
+namespace {
+
+struct ChildArgs {
+  const SpawnSpec *spec;
+  const SeccompProgram *seccomp;
+  char *const *argv;
+  char *const *envp;
+  int sock;  // to the parent
+};
+
+[[noreturn]] void fail(int sock, const char *step, const char *detail, int err) {
+  Failure f{};
+  set_failure(&f, step, detail, err);
+  child_fail(sock, f);
+}
+
+// Waits for GO on `sock`; anything else (the sender died) ends this process quietly.
+void wait_go(int sock) {
+  uint32_t type = 0;
+  if (recv_msg(sock, &type, nullptr, 0, nullptr, nullptr, 0, nullptr) != 0 || type != MSG_GO) _exit(126);
+}
+
+// I: the container's init until execve.
+[[noreturn]] void init_child(const ChildArgs &a, int setup_sock) {
+  const SpawnSpec &s = *a.spec;
+  int sock = a.sock;
+  wait_go(setup_sock);
+  close(setup_sock);
+
+  // Our own copy of the mount namespace S prepared, owned by our user namespace.
+  if (unshare(CLONE_NEWNS) < 0) fail(sock, "unshare(CLONE_NEWNS)", nullptr, errno);
+  // The parent has moved us into the container's cgroup: it becomes the namespace root.
+  if (unshare(CLONE_NEWCGROUP) < 0) fail(sock, "unshare(CLONE_NEWCGROUP)", nullptr, errno);
+  // A bind of the prepared root onto itself: a mount of our own (unlocked, so pivot_root can
+  // move it) whose submounts stay locked copies. Done with the host uid 0 still ours, since
+  // the rootfs path may run through directories only host root may enter.
+  const char *rootfs = s.rootfs.c_str();
+  if (mount(rootfs, rootfs, nullptr, MS_BIND | MS_REC, nullptr) < 0) fail(sock, "mount", "bind rootfs", errno);
+  int root_fd = open(rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (root_fd < 0) fail(sock, "open", "rootfs", errno);
+
+  if (s.userns) {
+    if (raw_setresgid(0) < 0) fail(sock, "setresgid", nullptr, errno);
+    if (raw_setgroups(0, nullptr) < 0) fail(sock, "setgroups", nullptr, errno);
+    if (raw_setresuid(0) < 0) fail(sock, "setresuid", nullptr, errno);
+  }
+  // If Node dies before init runs, a half-made container must not live on (the id change
+  // above cleared this, so it is set here; it is cleared again right before execve).
+  prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+  Failure f{};
+  MountContext ctx{root_fd, MOUNT_STAGE_CONTAINER, -1, -1, -1};
+  if (apply_mounts(ctx, s.mounts, &f) < 0) child_fail(sock, f);
+  if (!s.hostname.empty() && sethostname(s.hostname.c_str(), s.hostname.size()) < 0)
+    fail(sock, "sethostname", nullptr, errno);
+
+  if (fchdir(root_fd) < 0) fail(sock, "fchdir", "rootfs", errno);
+  if (syscall(SYS_pivot_root, ".", ".") < 0) fail(sock, "pivot_root", nullptr, errno);
+  if (umount2(".", MNT_DETACH) < 0) fail(sock, "umount2", "old root", errno);
+  if (chdir("/") < 0) fail(sock, "chdir", "/", errno);
+  close(root_fd);
+
+  if (setsid() < 0) fail(sock, "setsid", nullptr, errno);
+  if (s.console_fd >= 0) {
+    if (dup2(s.console_fd, 1) < 0 || dup2(s.console_fd, 2) < 0) fail(sock, "dup2", "console", errno);
+  }
+  int null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+  if (null_fd < 0) fail(sock, "open", "/dev/null", errno);
+  if (dup2(null_fd, 0) < 0) fail(sock, "dup2", "stdin", errno);
+  if (s.console_fd < 0 && (dup2(null_fd, 1) < 0 || dup2(null_fd, 2) < 0)) fail(sock, "dup2", "stdout", errno);
+  // Nothing of the Node process may leak into the container.
+  if (syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC) < 0) fail(sock, "close_range", nullptr, errno);
+  if (chdir(s.cwd.c_str()) < 0) fail(sock, "chdir", s.cwd.c_str(), errno);
+
+  reset_signals();
+  if (confine_before_ids(s.confine, *a.seccomp, &f) < 0 || drop_capabilities(s.confine, &f) < 0) child_fail(sock, f);
+  prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
+  execve(a.argv[0], a.argv, a.envp);
+  fail(sock, "execve", a.argv[0], errno);
+}
+
+// Appends text to a stack buffer (async-signal-safe string building).
+size_t append(char *buf, size_t cap, size_t pos, const char *text) {
+  while (*text && pos + 1 < cap) buf[pos++] = *text++;
+  buf[pos] = '\0';
+  return pos;
+}
+
+// "/proc/<pid>/<leaf>" into buf.
+const char *proc_path(char *buf, size_t cap, long pid, const char *leaf) {
+  char num[24];
+  size_t n = append(buf, cap, 0, "/proc/");
+  n = append(buf, cap, n, format_int(num, pid));
+  append(buf, cap, n, leaf);
+  return buf;
+}
+
+// S: makes I, then the setup stage as host root, then leaves.
+[[noreturn]] void setup_child(const ChildArgs &a) {
+  const SpawnSpec &s = *a.spec;
+  int sock = a.sock;
+  // Only the socket and the console survive from Node's fd table, into S and so into I.
+  int keep[2] = {sock, s.console_fd};
+  close_all_except(keep, 2);
+  // A stuck filesystem must not keep the parent's worker asleep forever: S dies after 30 s.
+  struct sigaction dfl;
+  memset(&dfl, 0, sizeof dfl);
+  dfl.sa_handler = SIG_DFL;
+  sigaction(SIGALRM, &dfl, nullptr);
+  sigset_t alrm;
+  sigemptyset(&alrm);
+  sigaddset(&alrm, SIGALRM);
+  syscall(SYS_rt_sigprocmask, SIG_UNBLOCK, &alrm, nullptr, sizeof(uint64_t));
+  alarm(kChildReplyTimeoutMs / 1000);
+  if (mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) < 0) fail(sock, "mount", "make / private", errno);
+
+  int sp[2];
+  if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0) fail(sock, "socketpair", nullptr, errno);
+  uint64_t flags = CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_PARENT | CLONE_PIDFD;
+  if (s.userns) flags |= CLONE_NEWUSER;
+  if (s.netns_fd < 0) flags |= CLONE_NEWNET;
+  int pidfd = -1;
+  struct clone_args args;
+  memset(&args, 0, sizeof args);
+  args.flags = flags;
+  args.pidfd = (uint64_t)(uintptr_t)&pidfd;
+  long pid = sys_clone3(&args, sizeof args);
+  if (pid == 0) {
+    close(sp[0]);
+    init_child(a, sp[1]);
+  }
+  if (pid < 0) fail(sock, "clone3", "container init", errno);
+  close(sp[1]);
+  // First of all: the parent learns I, so it can reap it whatever happens next.
+  int32_t pid32 = (int32_t)pid;
+  int rc = send_msg(sock, MSG_PID, &pid32, sizeof pid32, &pidfd, 1);
+  if (rc < 0) {
+    sys_pidfd_send_signal(pidfd, SIGKILL);
+    _exit(126);
+  }
+  close(pidfd);
+
+  char path[64];
+  if (s.userns) {
+    rc = write_file(proc_path(path, sizeof path, pid, "/gid_map"), s.gid_map.data(), s.gid_map.size());
+    if (rc < 0) fail(sock, "write gid_map", nullptr, -rc);
+    rc = write_file(proc_path(path, sizeof path, pid, "/uid_map"), s.uid_map.data(), s.uid_map.size());
+    if (rc < 0) fail(sock, "write uid_map", nullptr, -rc);
+  }
+  char pid_text[24];
+  format_int(pid_text, pid);
+  for (const auto &procs : s.cgroup_procs) {
+    rc = write_file(procs.c_str(), pid_text, strlen(pid_text));
+    if (rc < 0) fail(sock, "join cgroup", procs.c_str(), -rc);
+  }
+
+  int userns_fd = -1;
+  if (s.userns) {
+    userns_fd = open(proc_path(path, sizeof path, pid, "/ns/user"), O_RDONLY | O_CLOEXEC);
+    if (userns_fd < 0) fail(sock, "open", "user namespace", errno);
+  }
+  const char *rootfs = s.rootfs.c_str();
+  if (!s.overlay_lower.empty()) {
+    // Overlayfs cannot itself be idmapped, but its layers can: the image is shown to the
+    // container through an idmapped lower layer, untouched; writes go to the upper layer.
+    const char *step = "";
+    int fd = make_detached_mount(AT_FDCWD, s.overlay_lower.c_str(), userns_fd, true, true, &step);
+    if (fd < 0) fail(sock, step, "overlay lower layer", -fd);
+    if (sys_move_mount(fd, "", AT_FDCWD, s.overlay_lower_mount.c_str(), MOVE_MOUNT_F_EMPTY_PATH) < 0)
+      fail(sock, "move_mount", "overlay lower layer", errno);
+    close(fd);
+    // The overlay's root takes the upper directory's owner: the container's root.
+    if (s.userns && lchown(s.overlay_upper.c_str(), s.root_uid, s.root_gid) < 0) fail(sock, "lchown", "overlay upper layer", errno);
+    if (mount("overlay", rootfs, "overlay", 0, s.overlay_data.c_str()) < 0) fail(sock, "mount", "overlay rootfs", errno);
+  } else if (s.idmap_rootfs) {
+    const char *step = "";
+    int fd = make_detached_mount(AT_FDCWD, rootfs, userns_fd, true, false, &step);
+    if (fd < 0) fail(sock, step, "rootfs", -fd);
+    if (sys_move_mount(fd, "", AT_FDCWD, rootfs, MOVE_MOUNT_F_EMPTY_PATH) < 0)
+      fail(sock, "move_mount", "idmapped rootfs", errno);
+    close(fd);
+  } else if (mount(rootfs, rootfs, nullptr, MS_BIND | MS_REC, nullptr) < 0) {
+    fail(sock, "mount", "bind rootfs", errno);
+  }
+  int root_fd = open(rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (root_fd < 0) fail(sock, "open", "rootfs", errno);
+  Failure f{};
+  MountContext ctx{root_fd, MOUNT_STAGE_SETUP, userns_fd, s.userns ? s.root_uid : -1, s.userns ? s.root_gid : -1};
+  if (apply_mounts(ctx, s.mounts, &f) < 0) child_fail(sock, f);
+  rc = send_msg(sp[0], MSG_GO, nullptr, 0, nullptr, 0);
+  if (rc < 0) fail(sock, "send GO", "container init", -rc);
+  _exit(0);
+}
+
+int setup_entry(void *arg) { setup_child(*static_cast<const ChildArgs *>(arg)); }
+
+void kill_and_reap(int pid, int pidfd) {
+  if (pidfd >= 0) sys_pidfd_send_signal(pidfd, SIGKILL);
+  else kill(pid, SIGKILL);
+  reap(pid);
+}
+
+}  // namespace
+
+SpawnResult spawn_container(const SpawnSpec &spec, const SeccompProgram &seccomp) {
+  SpawnResult res;
+  std::vector<char *> argv = c_strings(spec.argv);
+  std::vector<char *> envp = c_strings(spec.env);
+
+  int sv[2];
+  if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
+    set_failure(&res.failure, "socketpair", nullptr, errno);
+    return res;
+  }
+
+  // Joining a given network namespace: switch this thread into it so the children inherit it,
+  // then switch back. Namespaces are per thread, so the rest of Node is unaffected.
+  int host_net = -1;
+  if (spec.netns_fd >= 0) {
+    host_net = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+    if (host_net < 0 || setns(spec.netns_fd, CLONE_NEWNET) < 0) {
+      set_failure(&res.failure, "setns", "network namespace", errno);
+      if (host_net >= 0) close(host_net);
+      close(sv[0]);
+      close(sv[1]);
+      return res;
+    }
+  }
+
+  // S runs on its own stack, in Node's memory, while this thread sleeps (CLONE_VFORK).
+  const size_t stack_size = 256 * 1024;
+  void *stack = mmap(nullptr, stack_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+  if (stack == MAP_FAILED) {
+    set_failure(&res.failure, "mmap", "setup stack", errno);
+    if (host_net >= 0) {
+      if (setns(host_net, CLONE_NEWNET) < 0) abort();
+      close(host_net);
+    }
+    close(sv[0]);
+    close(sv[1]);
+    return res;
+  }
+  ChildArgs a{&spec, &seccomp, argv.data(), envp.data(), sv[1]};
+  sigset_t all, old;
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &old);
+  int setup = clone(setup_entry, static_cast<char *>(stack) + stack_size, CLONE_VM | CLONE_VFORK | CLONE_NEWNS | SIGCHLD, &a);
+  int clone_err = errno;
+  pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  munmap(stack, stack_size);
+  if (host_net >= 0) {
+    if (setns(host_net, CLONE_NEWNET) < 0) {
+      // This worker thread would stay in the container's network; never continue like that.
+      abort();
+    }
+    close(host_net);
+  }
+  close(sv[1]);
+  int sock = sv[0];
+  if (setup < 0) {
+    set_failure(&res.failure, "clone", "setup process", clone_err);
+    close(sock);
+    return res;
+  }
+  // S has finished (exited or died): reap it; what it did is in the socket.
+  reap(setup);
+
+  int pid = -1, pidfd = -1;
+  auto give_up = [&](const char *step, const char *detail, int err) {
+    if (step) set_failure(&res.failure, step, detail, err);
+    if (pid > 0) kill_and_reap(pid, pidfd);
+    if (pidfd >= 0) close(pidfd);
+    close(sock);
+    return res;
+  };
+
+  // Until EOF: I's pid and pidfd from S, then EOF when I exec'd, or a Failure from S or I.
+  ChildReports rep;
+  const char *step = "";
+  int rc = collect_reports(sock, &rep, &step);
+  pid = rep.pid;
+  pidfd = rep.pid_fd;
+  if (rep.pty_fd >= 0) close(rep.pty_fd);
+  if (rc < 0) return give_up(step, nullptr, -rc);
+  if (rep.failure.err) {
+    res.failure = rep.failure;
+    return give_up(nullptr, nullptr, 0);
+  }
+  if (pid < 0 || pidfd < 0) return give_up("setup process", "ended without a word", ECHILD);
+  // EOF also comes from a child killed before it could say anything (e.g. by the OOM killer).
+  // A child that fails on its own always sends a Failure first, so an init that has already
+  // exited normally did run (an init that exits at once): that is left to the exit watcher.
+  siginfo_t si;
+  memset(&si, 0, sizeof si);
+  if (waitid((idtype_t)P_PIDFD, (id_t)pidfd, &si, WEXITED | WNOHANG | WNOWAIT | __WALL) == 0 && si.si_pid != 0 &&
+      si.si_code != CLD_EXITED) {
+    return give_up("container init", "killed during start", EINTR);
+  }
+  close(sock);
+  res.pid = pid;
+  res.pidfd = pidfd;
+  return res;
+}
+
+}  // namespace lodge
