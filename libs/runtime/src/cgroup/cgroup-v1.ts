@@ -33,6 +33,9 @@ import {
   delegateCgroupDirs,
 } from './cgroup-fs';
 import { DEFAULT_CGROUP_TIMEOUT_MS, LODGE_CGROUP_PARENT } from './constants';
+
+/** How long a freezer write may read back the old state before it is written again. */
+const FREEZER_RETRY_MS = 100;
 import type { ResourceLimits } from './limits';
 import { assertCpusetSubset, assertLimitsSupported, nameOfHandle, validateCgroupName, validateLimits } from './limits-validate';
 import { readMountInfo, V1Hierarchy, v1Hierarchies } from './mountinfo';
@@ -446,14 +449,26 @@ export class CgroupV1Backend implements CgroupBackend {
     await this.setFreezer(nameOfHandle(handle), 'THAWED', this.timeoutMs);
   }
 
-  /** Writes freezer.state and waits until it reads back (FREEZING turns FROZEN once every task stopped;
-   *  reading the file is what lets the kernel notice). A freeze that times out is undone. */
+  /**
+   * Writes freezer.state and waits until it reads back (FREEZING turns FROZEN once every task
+   * stopped; reading the file is what lets the kernel notice). A freeze that times out is undone.
+   *
+   * FROZEN is written again every 100 ms while the state reads FREEZING: the kernel asks each task
+   * to freeze only when FROZEN is written, and a task that was running in the kernel then and went
+   * to sleep afterwards (seen: busybox init waiting in vfork for a child that did freeze) is never
+   * asked again, so the cgroup stays FREEZING for good. runc and LXC retry the same way.
+   */
   private async setFreezer(name: string, state: 'FROZEN' | 'THAWED', timeoutMs: number): Promise<void> {
     const dir = this.ctlDir('freezer', name);
     if (dir === undefined) throw new NotSupportedError('freeze: the freezer cgroup controller is not available on this host (cgroup v1)');
     const file = join(dir, 'freezer.state');
-    await writeValue(file, state);
-    if (await pollUntil(async () => (await readValue(file)) === state, timeoutMs)) return;
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      await writeValue(file, state);
+      const remaining = deadline - Date.now();
+      if (await pollUntil(async () => (await readValue(file)) === state, Math.max(0, Math.min(FREEZER_RETRY_MS, remaining)))) return;
+      if (Date.now() >= deadline) break;
+    }
     if (state === 'FROZEN') await writeValue(file, 'THAWED').catch(() => undefined);
     throw new SystemError(state === 'FROZEN' ? 'freeze' : 'thaw', 'ETIMEDOUT', `${file} did not read ${state} within ${timeoutMs} ms`);
   }
