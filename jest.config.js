@@ -30,7 +30,7 @@ module.exports = {
       ...base,
       displayName: 'runtime',
       // real kernel objects, root only: container tests and the real-cgroup tests of the backends
-      testMatch: ['<rootDir>/test/runtime/**/*.e2e-spec.ts', '<rootDir>/libs/**/*.real.spec.ts'],
+      testMatch: ['<rootDir>/test/runtime/**/*.e2e-spec.ts', '<rootDir>/apps/**/*.e2e-spec.ts', '<rootDir>/libs/**/*.real.spec.ts'],
       globalSetup: '<rootDir>/test/runtime/global-setup.ts',
     },
   ],

@@ -95,7 +95,7 @@ export function leftoverCgroups(parent: string): string[] {
 }
 
 /** Kills whatever a failed test left in the test parent, waits for it to exit, removes the cgroups. */
-async function removeCgroupParent(parent: string): Promise<void> {
+export async function removeCgroupParent(parent: string): Promise<void> {
   const children = (): string[] =>
     cgroupParentDirs(parent).flatMap((p) =>
       readdirSync(p, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => join(p, d.name)),

@@ -1,6 +1,8 @@
 #!/usr/bin/env node
+import { resolve } from 'node:path';
 import { Command } from 'commander';
 import { ServerConfigRepository } from '@lodge/state';
+import { engineModules } from './api-modules';
 import { startDaemon } from './bootstrap';
 import { openDatabase } from './persistence/database';
 import { PgCertificateStore } from './persistence/pg-certificate.store';
@@ -20,6 +22,7 @@ async function main(): Promise<void> {
     .option('--quiet', 'no request/startup logging')
     .parse(process.argv);
   const opts = program.opts<{ dir: string; databaseUrl?: string; quiet?: boolean }>();
+  opts.dir = resolve(opts.dir);
 
   const db = await openDatabase({ dir: opts.dir, url: opts.databaseUrl });
   let daemon;
@@ -29,6 +32,7 @@ async function main(): Promise<void> {
       logger: !opts.quiet,
       serverConfigStore: new PgServerConfigStore(new ServerConfigRepository(db.dataSource)),
       certificateStore: new PgCertificateStore(db.dataSource),
+      modules: engineModules({ dir: opts.dir, dataSource: db.dataSource }),
     });
   } catch (err) {
     await db.close();

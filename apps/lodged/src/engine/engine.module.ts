@@ -1,0 +1,96 @@
+/**
+ * The engine under the REST API: state (repositories on the daemon's DataSource), the container
+ * runtime, the storage pools, the image store and the instance use cases, wired once. Global, so
+ * every API module injects what it needs. On start it creates the default pool if it is new and
+ * reconciles the database with what really runs (re-adopting containers, autostart).
+ */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { DynamicModule, Inject, Injectable, Logger, Module, OnApplicationBootstrap } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import { NotFoundError } from '@lodge/common';
+import { IMAGE_STORE_DIR, IMAGE_STORE_POOL, ImageStore } from '@lodge/image';
+import { INSTANCE_ENGINE_OPTIONS, InstancesService, STORAGE_POOLS, StoragePools } from '@lodge/instance';
+import { probeCgroups, RUNTIME_OPTIONS, RuntimeService } from '@lodge/runtime';
+import { STATE_REPOSITORIES } from '@lodge/state';
+import { StorageDriver, StorageDriverRegistry } from '@lodge/storage';
+
+export interface EngineOptions {
+  /** the daemon's state directory: storage-pools/, images/, logs/ live below it */
+  dir: string;
+  dataSource: DataSource;
+  /** cgroup parent of every container (default "lodge"; tests use one of their own) */
+  cgroupParent?: string;
+  /** start instances at daemon start as boot.autostart says (default true) */
+  reconcile?: boolean;
+}
+
+export const ENGINE_OPTIONS = Symbol('ENGINE_OPTIONS');
+
+/** The pools the daemon knows: for now the `default` dir pool under <dir>/storage-pools/default. */
+export class DaemonStoragePools implements StoragePools {
+  private readonly pools = new Map<string, StorageDriver>();
+
+  constructor(dir: string, registry = StorageDriverRegistry.withBuiltins()) {
+    this.pools.set('default', registry.open('dir', join(dir, 'storage-pools', 'default')));
+  }
+
+  get(name: string): StorageDriver {
+    const pool = this.pools.get(name);
+    if (!pool) throw new NotFoundError(`Storage pool not found: ${name}`);
+    return pool;
+  }
+
+  names(): string[] {
+    return [...this.pools.keys()];
+  }
+}
+
+/** Creates new pools, then reconciles instances, before the daemon starts answering. */
+@Injectable()
+export class EngineLifecycle implements OnApplicationBootstrap {
+  private readonly log = new Logger('engine');
+
+  constructor(
+    @Inject(STORAGE_POOLS) private readonly pools: DaemonStoragePools,
+    private readonly instances: InstancesService,
+    @Inject(ENGINE_OPTIONS) private readonly options: EngineOptions,
+  ) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    for (const name of this.pools.names()) {
+      const pool = this.pools.get(name);
+      if (!existsSync(join(pool.path, 'containers'))) await pool.createPool();
+    }
+    if (this.options.reconcile === false) return;
+    const r = await this.instances.reconcile();
+    if (r.adopted.length + r.started.length + r.stopped.length > 0) {
+      this.log.log(`reconciled: ${r.adopted.length} re-adopted, ${r.started.length} started, ${r.stopped.length} marked stopped`);
+    }
+  }
+}
+
+@Module({})
+export class EngineModule {
+  static forRoot(options: EngineOptions): DynamicModule {
+    return {
+      module: EngineModule,
+      global: true,
+      providers: [
+        { provide: ENGINE_OPTIONS, useValue: options },
+        { provide: DataSource, useValue: options.dataSource },
+        ...STATE_REPOSITORIES,
+        { provide: RUNTIME_OPTIONS, useValue: { cgroups: probeCgroups({ parent: options.cgroupParent }) } },
+        RuntimeService,
+        { provide: STORAGE_POOLS, useValue: new DaemonStoragePools(options.dir) },
+        { provide: IMAGE_STORE_DIR, useValue: join(options.dir, 'images') },
+        { provide: IMAGE_STORE_POOL, inject: [STORAGE_POOLS], useFactory: (pools: StoragePools) => pools.get('default') },
+        ImageStore,
+        { provide: INSTANCE_ENGINE_OPTIONS, useValue: { logDir: join(options.dir, 'logs') } },
+        InstancesService,
+        EngineLifecycle,
+      ],
+      exports: [ENGINE_OPTIONS, DataSource, ...STATE_REPOSITORIES, RuntimeService, STORAGE_POOLS, ImageStore, InstancesService],
+    };
+  }
+}
