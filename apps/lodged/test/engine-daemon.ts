@@ -10,7 +10,8 @@ import { join } from 'node:path';
 import type { DataSource } from 'typeorm';
 import { InstancesService } from '@lodge/instance';
 import { releaseConsoleLog, RuntimeService } from '@lodge/runtime';
-import { openStateDataSource } from '@lodge/state';
+import { ImageStore } from '@lodge/image';
+import { ImagesRepository, openStateDataSource } from '@lodge/state';
 import { createTestDatabase, TestDatabase } from '../../../libs/state/test/test-database';
 import { IMAGES, removeCgroupParent } from '../../../test/runtime/harness';
 import { engineModules } from '../src/api-modules';
@@ -143,4 +144,17 @@ export function mountsUnder(dir: string): string[] {
 function releaseConsoleLogsUnder(dir: string): void {
   if (!existsSync(dir)) return;
   for (const f of readdirSync(dir, { recursive: true }) as string[]) if (f.endsWith('console.log')) releaseConsoleLog(join(dir, f));
+}
+
+/**
+ * Puts the busybox test image into the daemon's store with an alias, through the engine (not the
+ * images API), for tests about other endpoints. Returns its fingerprint.
+ */
+export async function importBusybox(d: EngineDaemon, alias: string): Promise<string> {
+  const store = d.daemon.app.get(ImageStore);
+  const images = d.daemon.app.get(ImagesRepository);
+  const info = await store.importUnified(BUSYBOX_UNIFIED, { unpack: false });
+  await images.create({ fingerprint: info.fingerprint, size: info.size, architecture: info.architecture, filename: 'busybox.tar.xz' });
+  await images.createAlias({ name: alias, fingerprint: info.fingerprint });
+  return info.fingerprint;
 }
