@@ -8,7 +8,10 @@ import { openDatabase } from './persistence/database';
 import { PgCertificateStore } from './persistence/pg-certificate.store';
 import { PgServerConfigStore } from './persistence/pg-server-config.store';
 
-/** lodged: the Lodge daemon. `lodged --dir /var/lib/lodge` (or LODGE_DIR). */
+/**
+ * lodged: the Lodge daemon. `lodged --dir /var/lib/lodge` (or LODGE_DIR). LODGE_CGROUP_PARENT
+ * names the cgroup its containers live under (default "lodge"; tests give each daemon its own).
+ */
 async function main(): Promise<void> {
   const program = new Command()
     .name('lodged')
@@ -32,7 +35,7 @@ async function main(): Promise<void> {
       logger: !opts.quiet,
       serverConfigStore: new PgServerConfigStore(new ServerConfigRepository(db.dataSource)),
       certificateStore: new PgCertificateStore(db.dataSource),
-      modules: engineModules({ dir: opts.dir, dataSource: db.dataSource }),
+      modules: engineModules({ dir: opts.dir, dataSource: db.dataSource, cgroupParent: process.env.LODGE_CGROUP_PARENT || undefined }),
     });
   } catch (err) {
     await db.close();

@@ -88,6 +88,12 @@ export interface StorageDriver {
   instanceRootfsPath(name: string): string;
   /** Bytes the instance itself uses (its own changes, not the shared image). */
   usage(name: string): Promise<number>;
+  /**
+   * Removes what an interrupted operation left (a daemon killed mid-create or mid-delete):
+   * half-built and half-deleted volumes. Only at daemon start, before any new work. Returns what
+   * it removed, for the log.
+   */
+  removeLeftovers(): Promise<string[]>;
 }
 
 /** A driver's entry in the registry: its name, capabilities and how to open a pool. */

@@ -12,7 +12,7 @@ import { NotFoundError } from '@lodge/common';
 import { IMAGE_STORE_DIR, IMAGE_STORE_POOL, ImageStore } from '@lodge/image';
 import { INSTANCE_ENGINE_OPTIONS, InstancesService, STORAGE_POOLS, StoragePools } from '@lodge/instance';
 import { probeCgroups, RUNTIME_OPTIONS, RuntimeService } from '@lodge/runtime';
-import { STATE_REPOSITORIES } from '@lodge/state';
+import { InstancesRepository, STATE_REPOSITORIES } from '@lodge/state';
 import { StorageDriver, StorageDriverRegistry } from '@lodge/storage';
 
 export interface EngineOptions {
@@ -54,6 +54,7 @@ export class EngineLifecycle implements OnApplicationBootstrap {
   constructor(
     @Inject(STORAGE_POOLS) private readonly pools: DaemonStoragePools,
     private readonly instances: InstancesService,
+    private readonly rows: InstancesRepository,
     @Inject(ENGINE_OPTIONS) private readonly options: EngineOptions,
   ) {}
 
@@ -62,10 +63,36 @@ export class EngineLifecycle implements OnApplicationBootstrap {
       const pool = this.pools.get(name);
       if (!existsSync(join(pool.path, 'containers'))) await pool.createPool();
     }
+    await this.removeInterruptedWork();
     if (this.options.reconcile === false) return;
     const r = await this.instances.reconcile();
     if (r.adopted.length + r.started.length + r.stopped.length > 0) {
       this.log.log(`reconciled: ${r.adopted.length} re-adopted, ${r.started.length} started, ${r.stopped.length} marked stopped`);
+    }
+  }
+
+  /**
+   * A daemon killed mid-create leaves a volume without a row (the row is written last) and
+   * temporary directories; mid-delete, a row-less volume too. Nothing runs yet, so anything
+   * without a row is unfinished work: removed, so every instance is either complete or absent.
+   */
+  private async removeInterruptedWork(): Promise<void> {
+    const known = new Map<string, Set<string>>();
+    for (const row of await this.rows.list()) {
+      const pool = row.storagePool ?? 'default';
+      if (!known.has(pool)) known.set(pool, new Set());
+      known.get(pool)!.add(row.name);
+    }
+    for (const name of this.pools.names()) {
+      const pool = this.pools.get(name);
+      const removed = await pool.removeLeftovers();
+      for (const volume of await pool.instanceVolumes()) {
+        if (known.get(name)?.has(volume)) continue;
+        await pool.unmountInstance(volume);
+        await pool.deleteInstanceVolume(volume);
+        removed.push(`${name}/${volume}`);
+      }
+      if (removed.length > 0) this.log.warn(`removed what interrupted operations left in pool ${name}: ${removed.join(', ')}`);
     }
   }
 }

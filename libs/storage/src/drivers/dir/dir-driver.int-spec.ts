@@ -161,6 +161,19 @@ d('dir storage driver', () => {
     await pool.deleteInstanceVolume('empty1');
   });
 
+  it('removes what an interrupted create or delete left, and nothing else', async () => {
+    await pool.createInstanceVolume('survivor', FP);
+    const halfBuilt = join(pool.path, 'containers', '.tmp-crashed-0a1b2c');
+    const halfDeleted = join(pool.path, 'containers', '.tmp-delete-gone-3d4e5f');
+    const halfUnpacked = join(pool.path, 'images', `${'c'.repeat(64)}.tmp-7a8b9c`);
+    for (const d of [halfBuilt, halfDeleted, halfUnpacked]) mkdirSync(join(d, 'rootfs'), { recursive: true });
+    expect((await pool.removeLeftovers()).sort()).toEqual([halfBuilt, halfDeleted, halfUnpacked].sort());
+    expect(readdirSync(join(pool.path, 'containers'))).toEqual(['survivor']);
+    expect(readdirSync(join(pool.path, 'images'))).toEqual([FP]);
+    expect(await pool.removeLeftovers()).toEqual([]);
+    await pool.deleteInstanceVolume('survivor');
+  });
+
   it('deletes an unused image volume, then the pool; refuses while it holds volumes', async () => {
     await pool.createInstanceVolume('keep', FP);
     await expect(pool.deletePool()).rejects.toBeInstanceOf(InUseError);

@@ -105,6 +105,22 @@ export class DirStorageDriver implements StorageDriver {
     await rm(this.path, { recursive: true, force: true });
   }
 
+  async removeLeftovers(): Promise<string[]> {
+    this.assertPool();
+    const removed: string[] = [];
+    for (const dir of [this.imagesDir, this.containersDir]) {
+      for (const entry of await readdir(dir)) {
+        if (!entry.includes(TMP_MARK)) continue;
+        const path = join(dir, entry);
+        // a half-built volume was never mounted; a half-deleted one was unmounted before its rename
+        if ((await mountsUnder(path)).length > 0) continue;
+        await rm(path, { recursive: true, force: true });
+        removed.push(path);
+      }
+    }
+    return removed;
+  }
+
   // ------------------------------------------------------------------ images
 
   async hasImageVolume(fingerprint: string): Promise<boolean> {
