@@ -32,8 +32,8 @@ describe('lodged at scale', () => {
   it('launches 50 instances in parallel: every create and start succeeds and runs', async () => {
     const results = await Promise.all(
       launched.map(async (name) => {
-        const created = await d.waitOp(await d.api('POST', '/1.0/instances', { name, source: { type: 'image', alias: 'bb' } }));
-        const started = await d.waitOp(await d.api('PUT', `/1.0/instances/${name}/state`, { action: 'start' }));
+        const created = await d.waitOp(await d.api('POST', '/1.0/instances', { body: { name, source: { type: 'image', alias: 'bb' } } }));
+        const started = await d.waitOp(await d.api('PUT', `/1.0/instances/${name}/state`, { body: { action: 'start' } }));
         return [created.status, started.status, created.err || started.err];
       }),
     );
@@ -44,7 +44,7 @@ describe('lodged at scale', () => {
   it('lists 1000 instances correctly at recursion 0, 1 and 2, and filters by status', async () => {
     const more = Array.from({ length: 1000 - launched.length }, (_, i) => `many${i + 1}`);
     const created = await inBatches(more, 16, async (name) =>
-      (await d.waitOp(await d.api('POST', '/1.0/instances', { name, source: { type: 'image', alias: 'bb' } }))).status,
+      (await d.waitOp(await d.api('POST', '/1.0/instances', { body: { name, source: { type: 'image', alias: 'bb' } } }))).status,
     );
     expect(created.filter((s) => s !== 'Success')).toEqual([]);
     const all = [...launched, ...more].sort();
