@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EngineDaemon, importBusybox, startEngineDaemon } from '../engine-daemon';
-import { LxcResult, runLxc } from '../support';
+import { collect, LxcResult, openWs, runLxc } from '../support';
 
 /**
  * Profiles and host resources through Debian's real `lxc` client (lxd-client 5.0) against a real
@@ -273,6 +273,28 @@ describe('profiles and resources through the lxc client', () => {
     expect((await profile('second-renamed')).used_by).toEqual([]);
     expect((await lxc('profile', 'delete', 'second-renamed')).code).toBe(0);
     expect((await d.api('GET', '/1.0/profiles/second-renamed')).status).toBe(404);
+  });
+
+  it('emits lifecycle events for profile changes', async () => {
+    const ws = await openWs(d.socket, '/1.0/events?type=lifecycle');
+    try {
+      const events = collect(ws);
+      const of = (action: string) => events.next((e) => e.metadata.action === action);
+      await lxc('profile', 'create', 'evented');
+      await lxc('profile', 'set', 'evented', 'user.k', 'v');
+      await lxc('profile', 'rename', 'evented', 'evented2');
+      await lxc('profile', 'delete', 'evented2');
+      expect((await of('profile-created')).metadata.source).toBe('/1.0/profiles/evented');
+      expect((await of('profile-updated')).metadata.source).toBe('/1.0/profiles/evented');
+      const renamed = await of('profile-renamed');
+      expect([renamed.metadata.source, renamed.metadata.context]).toEqual(['/1.0/profiles/evented2', { old_name: 'evented' }]);
+      const deleted = await of('profile-deleted');
+      expect(deleted.metadata.source).toBe('/1.0/profiles/evented2');
+      expect(deleted.metadata.requestor.protocol).toBe('unix');
+      expect(deleted.project).toBe('default');
+    } finally {
+      ws.close();
+    }
   });
 
   it('lxc info --resources shows the host CPU and memory from /proc', async () => {
