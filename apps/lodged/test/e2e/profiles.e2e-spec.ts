@@ -62,8 +62,20 @@ describe('profiles and resources through the lxc client', () => {
     expect(show.code).toBe(0);
     expect(show.stdout).toMatch(/name: default/);
     expect(show.stdout).toMatch(/root:\n\s+path: \/\n\s+pool: default\n\s+type: disk/);
-    const urls = await d.api('GET', '/1.0/profiles');
+    const urls = await d.api('GET', '/1.0/profiles?project=default');
     expect(urls.json.metadata).toEqual(['/1.0/profiles/default']);
+    const full = await d.api('GET', '/1.0/profiles?recursion=1');
+    expect(full.json.metadata).toEqual([
+      {
+        config: {},
+        description: 'Default LXD profile',
+        devices: { root: { path: '/', pool: 'default', type: 'disk' } },
+        name: 'default',
+        used_by: [],
+      },
+    ]);
+    const otherProject = await d.api('GET', '/1.0/profiles?project=elsewhere');
+    expect([otherProject.status, otherProject.json.error]).toEqual([404, 'Project not found']);
   });
 
   it('create, set, get, unset and show', async () => {
