@@ -1,2 +1,3 @@
 export * from './instances.service';
 export * from './instance-name';
+export * from './instance-network';

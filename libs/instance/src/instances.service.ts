@@ -3,19 +3,30 @@
  * once here and called by every transport (REST, nova RPC, tasks). Each multi-step change is
  * undone step by step when a later step fails: nothing half-made remains.
  */
-import { mkdirSync, rmSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
+import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { totalmem } from 'node:os';
 import { join } from 'node:path';
 import { Inject, Injectable } from '@nestjs/common';
-import { ConflictError, InvalidArgumentError, NotFoundError, Reverter } from '@lodge/common';
-import { expandConfig, findRootDisk, toRuntimeLimits, validateDevices, validateInstanceConfig } from '@lodge/config';
-import type { Devices } from '@lodge/config';
-import { ImageStore } from '@lodge/image';
+import { AlreadyExistsError, ConflictError, InvalidArgumentError, NotFoundError, NotSupportedError, Reverter } from '@lodge/common';
+import {
+  affectsLimits,
+  diffLiveUpdate,
+  expandConfig,
+  findRootDisk,
+  lookupConfigKey,
+  toRuntimeLimits,
+  validateDevices,
+  validateInstanceConfig,
+} from '@lodge/config';
+import type { Devices, Expanded } from '@lodge/config';
+import { ImageStore, TemplateBundle, TemplateTrigger } from '@lodge/image';
 import { Container, ContainerExit, ContainerRecord, IdMapEntry, IdRange, releaseConsoleLog, RuntimeService, SpawnOptions } from '@lodge/runtime';
 import { onlineCpus } from '@lodge/runtime/cpus/cpu-allocator';
-import { IdmapRepository, ImagesRepository, InstanceEntity, InstancesRepository, ProfilesRepository } from '@lodge/state';
+import { IdmapRepository, ImagesRepository, INSTANCE_EXISTS, InstanceEntity, InstancesRepository, ProfileEntity, ProfilesRepository } from '@lodge/state';
 import type { SubidRange } from '@lodge/state';
 import { RootfsSource, StorageDriver } from '@lodge/storage';
+import { InterfaceState, readInstanceNetwork } from './instance-network';
 import { validateInstanceName } from './instance-name';
 
 /** Storage pools by name (the engine never knows which driver is behind one). */
@@ -46,6 +57,43 @@ export interface CreateInstanceRequest {
 
 export type InstanceStatusName = 'Running' | 'Stopped' | 'Frozen';
 
+/** The writable fields of an instance (what PUT replaces). */
+export interface InstanceUpdate {
+  /** the instance's own config; daemon-owned keys left out keep their stored values */
+  config: Record<string, string>;
+  devices: Devices;
+  profiles: string[];
+  ephemeral: boolean;
+  description: string;
+}
+
+export interface StopRequest {
+  force?: boolean;
+  /** how long init may take to halt before it is killed */
+  timeoutMs?: number;
+}
+
+/** What runs now, as LXD's instance state reports it. */
+export interface InstanceRuntimeState {
+  status: InstanceStatusName;
+  /** init's host pid; 0 when stopped */
+  pid: number;
+  processes: number;
+  cpuTimeNs: number;
+  memory: { usage: number; peak: number; swap: number };
+  /** interfaces of the instance's network namespace; null when it is stopped */
+  network: Record<string, InterfaceState> | null;
+  /** bytes the root volume uses of its own; undefined unless asked for (it walks the tree) */
+  rootUsage?: number;
+}
+
+/** An instance with its profiles applied, read in one go for every instance of a list. */
+export interface ExpandedInstance {
+  row: InstanceEntity;
+  expanded: Expanded;
+  status: InstanceStatusName;
+}
+
 @Injectable()
 export class InstancesService {
   constructor(
@@ -61,37 +109,16 @@ export class InstancesService {
 
   /** Per instance whose init runs: settles once the bookkeeping after its end is done. */
   private readonly afterExit = new Map<string, Promise<void>>();
+  /** Instances being restarted: an ephemeral one must not vanish between its stop and start. */
+  private readonly restarting = new Set<string>();
 
+  /**
+   * Creates an instance (stopped). Everything is validated before the first side effect; a later
+   * failure undoes what was made. From an image, the image's "create" templates are applied at
+   * the first start (volatile.apply_template), as LXD does.
+   */
   async create(req: CreateInstanceRequest): Promise<InstanceEntity> {
-    validateInstanceName(req.name);
-    const config = { ...(req.config ?? {}) };
-    const devices = { ...(req.devices ?? {}) };
-    validateInstanceConfig(config);
-    validateDevices(devices);
-    const profileNames = req.profiles ?? ['default'];
-    const profiles = await this.profiles.getMany(profileNames);
-    const expanded = expandConfig(profiles, { config, devices, profiles: profileNames });
-    const root = findRootDisk(expanded.expanded_devices);
-    if (!root) throw new InvalidArgumentError('Failed to find a root disk device: add one to the instance or a profile');
-    const poolName = String(root.device.pool ?? '');
-    const pool = this.pools.get(poolName);
-
-    let fingerprint: string | undefined;
-    let architecture = process.arch === 'x64' ? 'x86_64' : process.arch;
-    if (req.source.type === 'image') {
-      const image = req.source.alias
-        ? await this.images.get((await this.images.getAlias(req.source.alias)).fingerprint)
-        : req.source.fingerprint
-          ? await this.images.getByPrefix(req.source.fingerprint)
-          : undefined;
-      if (!image) throw new InvalidArgumentError('The image source needs an alias or a fingerprint');
-      fingerprint = image.fingerprint;
-      architecture = image.architecture;
-      config['volatile.base_image'] = fingerprint;
-    } else if (req.source.type !== 'none') {
-      throw new InvalidArgumentError(`Unsupported source type "${(req.source as { type: string }).type}"`);
-    }
-
+    const { config, devices, profileNames, expanded, pool, poolName, fingerprint, architecture } = await this.planCreate(req);
     const r = new Reverter();
     try {
       // The image is unpacked into the pool once; every instance from it is a copy-on-write view.
@@ -118,6 +145,81 @@ export class InstancesService {
     }
   }
 
+  /**
+   * Everything create() checks before its first side effect, for callers that answer bad input
+   * before they start the work (the REST API answers 4xx before it returns an operation).
+   */
+  async validateCreate(req: CreateInstanceRequest): Promise<void> {
+    await this.planCreate(req);
+  }
+
+  private async planCreate(req: CreateInstanceRequest) {
+    validateInstanceName(req.name);
+    const config = { ...(req.config ?? {}) };
+    const devices = { ...(req.devices ?? {}) };
+    validateInstanceConfig(config);
+    validateDevices(devices);
+    const profileNames = req.profiles ?? ['default'];
+    const profiles = await this.loadProfiles(profileNames);
+    const expanded = expandConfig(profiles, { config, devices, profiles: profileNames });
+    const root = findRootDisk(expanded.expanded_devices);
+    if (!root) throw new InvalidArgumentError('Failed to find a root disk device: add one to the instance or a profile');
+    const poolName = String(root.device.pool ?? '');
+    const pool = this.pools.get(poolName);
+    // the limits must make sense on this host (e.g. not more CPUs than it has) before anything is made
+    toRuntimeLimits(expanded.expanded_config, this.host());
+    if (await this.exists(req.name)) throw new AlreadyExistsError(INSTANCE_EXISTS);
+
+    let fingerprint: string | undefined;
+    let architecture = process.arch === 'x64' ? 'x86_64' : process.arch;
+    if (req.source.type === 'image') {
+      const image = req.source.alias
+        ? await this.images.get((await this.images.getAlias(req.source.alias)).fingerprint)
+        : req.source.fingerprint
+          ? await this.images.getByPrefix(req.source.fingerprint)
+          : undefined;
+      if (!image) throw new InvalidArgumentError('The image source needs an alias or a fingerprint');
+      fingerprint = image.fingerprint;
+      architecture = image.architecture;
+      // LXD keeps the image's properties as image.* keys
+      for (const [k, v] of Object.entries(image.properties ?? {})) config[`image.${k}`] = String(v);
+      config['volatile.base_image'] = fingerprint;
+      config['volatile.apply_template'] = 'create';
+    } else if (req.source.type !== 'none') {
+      throw new InvalidArgumentError(`Unsupported source type "${(req.source as { type: string }).type}"`);
+    }
+    config['volatile.uuid'] = randomUUID();
+    return { config, devices, profileNames, expanded, pool, poolName, fingerprint, architecture };
+  }
+
+  async get(name: string): Promise<InstanceEntity> {
+    return this.instances.get(name);
+  }
+
+  /** One instance with its profiles applied and its real status. */
+  async getExpanded(name: string): Promise<ExpandedInstance> {
+    const row = await this.instances.get(name);
+    return { row, expanded: await this.expand(row), status: this.status(name) };
+  }
+
+  /** Every instance with profiles applied: two queries in all, whatever the number of instances. */
+  async listExpanded(): Promise<ExpandedInstance[]> {
+    const rows = await this.instances.list();
+    const byName = new Map((await this.profiles.list()).map((p) => [p.name, p]));
+    return rows.map((row) => ({
+      row,
+      expanded: expandConfig(
+        row.profiles.map((p) => byName.get(p)).filter((p): p is ProfileEntity => !!p),
+        { config: row.config, devices: row.devices as Devices, profiles: row.profiles },
+      ),
+      status: this.status(row.name),
+    }));
+  }
+
+  async listNames(): Promise<string[]> {
+    return this.instances.listNames();
+  }
+
   async start(name: string): Promise<Container> {
     const row = await this.instances.get(name);
     if (this.runtime.get(name)) throw new ConflictError('The instance is already running');
@@ -126,31 +228,43 @@ export class InstancesService {
     const pool = this.pools.get(row.storagePool ?? 'default');
     const logDir = join(this.options.logDir, name);
     mkdirSync(logDir, { recursive: true, mode: 0o700 });
+    await this.applyTemplates(row, expanded, pool);
     const env = Object.entries(cfg)
       .filter(([k]) => k.startsWith('environment.'))
       .map(([k, v]) => `${k.slice('environment.'.length)}=${v}`);
-    const container = await this.runtime.spawn({
-      name,
-      ...rootfsOptions(await pool.rootfsSource(name)),
-      ...(await this.idmapOf(row)),
-      hostname: name,
-      privileged: cfg['security.privileged'] === 'true',
-      env,
-      limits: toRuntimeLimits(cfg, { memoryBytes: totalmem(), onlineCpus: onlineCpus() }),
-      consoleLog: join(logDir, 'console.log'),
-    });
+    let container: Container;
     try {
-      await this.instances.update(name, { status: 'Running', runtime: container.describe() as unknown as Record<string, unknown> });
+      container = await this.runtime.spawn({
+        name,
+        ...rootfsOptions(await pool.rootfsSource(name)),
+        ...(await this.idmapOf(row)),
+        hostname: name,
+        privileged: cfg['security.privileged'] === 'true',
+        env,
+        limits: toRuntimeLimits(cfg, this.host()),
+        consoleLog: join(logDir, 'console.log'),
+      });
+    } catch (err) {
+      this.lifecycleLog(name, `start failed: ${err instanceof Error ? err.message : String(err)}`);
+      throw err;
+    }
+    try {
+      await this.instances.update(name, {
+        status: 'Running',
+        lastUsedAt: new Date(),
+        runtime: container.describe() as unknown as Record<string, unknown>,
+      });
     } catch (err) {
       await container.stop({ force: true });
       throw err;
     }
+    this.lifecycleLog(name, `started, init pid ${container.pid}`);
     this.watchExit(row, container);
     return container;
   }
 
-  async stop(name: string, o: { force?: boolean; timeoutMs?: number } = {}): Promise<ContainerExit> {
-    const row = await this.instances.get(name);
+  async stop(name: string, o: StopRequest = {}): Promise<ContainerExit> {
+    await this.instances.get(name);
     const container = this.runtime.get(name);
     if (!container) throw new ConflictError('The instance is already stopped');
     const exit = await container.stop({ force: o.force, timeoutMs: o.timeoutMs });
@@ -159,14 +273,127 @@ export class InstancesService {
     return exit;
   }
 
+  /** Stop then start; an ephemeral instance survives its restart (as in LXD). */
+  async restart(name: string, o: StopRequest = {}): Promise<Container> {
+    await this.instances.get(name);
+    if (!this.runtime.get(name)) throw new ConflictError('The instance is not running');
+    this.restarting.add(name);
+    try {
+      await this.stop(name, o);
+    } finally {
+      this.restarting.delete(name);
+    }
+    return this.start(name);
+  }
+
+  async freeze(name: string): Promise<void> {
+    await this.instances.get(name);
+    const c = this.runtime.get(name);
+    if (!c) throw new ConflictError("The instance isn't running");
+    if (c.state === 'frozen') throw new ConflictError('The instance is already frozen');
+    await c.freeze();
+    this.lifecycleLog(name, 'frozen');
+  }
+
+  async unfreeze(name: string): Promise<void> {
+    await this.instances.get(name);
+    const c = this.runtime.get(name);
+    if (!c) throw new ConflictError("The instance isn't running");
+    if (c.state !== 'frozen') throw new ConflictError("The instance isn't frozen");
+    await c.thaw();
+    this.lifecycleLog(name, 'thawed');
+  }
+
+  /**
+   * Replaces the writable fields. Validated first (config keys against the table, daemon-owned
+   * keys refused unless unchanged, devices, profiles, root disk); on a running instance the
+   * limits are applied live before anything is stored, so a limit the kernel refuses changes
+   * nothing. Other changes take effect at the next start.
+   */
+  async update(name: string, u: InstanceUpdate): Promise<InstanceEntity> {
+    const row = await this.instances.get(name);
+    validateInstanceConfig(u.config, { previous: row.config });
+    validateDevices(u.devices);
+    const config = { ...u.config };
+    // daemon-owned keys are kept when a client leaves them out (LXD never lets a client drop them)
+    for (const [k, v] of Object.entries(row.config)) {
+      if (config[k] === undefined && lookupConfigKey(k)?.daemonOwned && !lookupConfigKey(k)?.userSettable) config[k] = v;
+    }
+    for (const [k, v] of Object.entries(config)) if (v === '') delete config[k];
+    const profiles = await this.loadProfiles(u.profiles);
+    const before = await this.expand(row);
+    const after = expandConfig(profiles, { config, devices: u.devices, profiles: u.profiles });
+    const root = findRootDisk(after.expanded_devices);
+    if (!root) throw new InvalidArgumentError('Failed to find a root disk device: add one to the instance or a profile');
+    if (String(root.device.pool ?? '') !== (row.storagePool ?? 'default')) {
+      throw new NotSupportedError('Moving the root disk to another storage pool is not supported');
+    }
+    const changed = diffLiveUpdate(before, after).config.map((c) => c.key);
+    const limits = toRuntimeLimits(after.expanded_config, this.host()); // validates limits against this host
+    const container = this.runtime.get(name);
+    if (container && affectsLimits(changed)) await container.setLimits(limits);
+    try {
+      return await this.instances.update(name, {
+        config,
+        devices: u.devices,
+        profiles: u.profiles,
+        ephemeral: u.ephemeral,
+        description: u.description,
+      });
+    } catch (err) {
+      // the row did not change: the running container goes back to the stored limits
+      if (container && affectsLimits(changed)) await container.setLimits(toRuntimeLimits(before.expanded_config, this.host())).catch(() => undefined);
+      throw err;
+    }
+  }
+
+  /** What rename() checks before it changes anything: the new name, a stopped instance, a free name. */
+  async validateRename(name: string, newName: string): Promise<InstanceEntity> {
+    validateInstanceName(newName);
+    const row = await this.instances.get(name);
+    if (this.runtime.get(name)) throw new ConflictError('Renaming of running instance not allowed');
+    if (newName !== name && (await this.exists(newName))) throw new AlreadyExistsError(`Name "${newName}" already in use`);
+    return row;
+  }
+
+  /** Renames a stopped instance: its row, its volume and its logs. */
+  async rename(name: string, newName: string): Promise<InstanceEntity> {
+    const row = await this.validateRename(name, newName);
+    if (newName === name) return row;
+    const pool = this.pools.get(row.storagePool ?? 'default');
+    const r = new Reverter();
+    try {
+      await pool.unmountInstance(name);
+      await pool.renameInstanceVolume(name, newName);
+      r.push('volume rename', () => pool.renameInstanceVolume(newName, name));
+      let renamed = await this.instances.rename(name, newName);
+      r.push('row rename', () => this.instances.rename(newName, name).then(() => undefined));
+      // the image's "rename" templates run at the next start (unless "create" has yet to run)
+      if (!renamed.config['volatile.apply_template']) {
+        renamed = await this.instances.patchConfig(newName, { 'volatile.apply_template': 'rename' });
+      }
+      r.commit();
+      const oldLogs = join(this.options.logDir, name);
+      if (existsSync(oldLogs)) renameSync(oldLogs, join(this.options.logDir, newName));
+      this.lifecycleLog(newName, `renamed from ${name}`);
+      return renamed;
+    } finally {
+      await r.revert();
+    }
+  }
+
   async delete(name: string): Promise<void> {
     const row = await this.instances.get(name);
-    if (this.runtime.get(name)) throw new ConflictError('The instance is running, stop it first');
+    if (this.runtime.get(name)) throw new ConflictError('Instance is running');
     const pool = this.pools.get(row.storagePool ?? 'default');
+    await pool.unmountInstance(name).catch((err) => {
+      if (!(err instanceof NotFoundError)) throw err;
+    });
+    // the row goes first: a daemon killed half-way leaves a row-less volume, which its next start removes
+    await this.instances.delete(name);
     await pool.deleteInstanceVolume(name).catch((err) => {
       if (!(err instanceof NotFoundError)) throw err;
     });
-    await this.instances.delete(name);
     // the console log is append-only while it exists: lift that before removing it
     releaseConsoleLog(join(this.options.logDir, name, 'console.log'));
     rmSync(join(this.options.logDir, name), { recursive: true, force: true });
@@ -177,6 +404,72 @@ export class InstancesService {
     const c = this.runtime.get(name);
     if (!c || c.state === 'stopped') return 'Stopped';
     return c.state === 'frozen' ? 'Frozen' : 'Running';
+  }
+
+  /**
+   * What runs now: cgroup counters and the network namespace's interfaces, read from the kernel
+   * (a few small files, no process spawned). `withDiskUsage` also walks the root volume.
+   */
+  async runtimeState(name: string, o: { withDiskUsage?: boolean; row?: InstanceEntity } = {}): Promise<InstanceRuntimeState> {
+    const c = this.runtime.get(name);
+    const status = this.status(name);
+    let rootUsage: number | undefined;
+    if (o.withDiskUsage) {
+      const row = o.row ?? (await this.instances.get(name));
+      rootUsage = await this.pools
+        .get(row.storagePool ?? 'default')
+        .usage(name)
+        .catch(() => undefined);
+    }
+    const stopped: InstanceRuntimeState = { status: 'Stopped', pid: 0, processes: 0, cpuTimeNs: 0, memory: { usage: 0, peak: 0, swap: 0 }, network: null, rootUsage };
+    if (!c || status === 'Stopped') return stopped;
+    const [stats, network] = await Promise.all([c.stats().catch(() => undefined), readInstanceNetwork(c.pid)]);
+    if (!stats) return stopped; // it ended while we looked
+    return {
+      status,
+      pid: c.pid,
+      processes: stats.pids,
+      cpuTimeNs: stats.cpuTimeNs,
+      memory: { usage: stats.memoryCurrent, peak: stats.memoryPeak, swap: stats.swapCurrent },
+      network,
+      rootUsage,
+    };
+  }
+
+  /** The instance's log files (lxc.log: lifecycle; console.log: init's output and /dev/console). */
+  async listLogs(name: string): Promise<string[]> {
+    await this.instances.get(name);
+    const dir = join(this.options.logDir, name);
+    if (!existsSync(dir)) return [];
+    return readdirSync(dir, { withFileTypes: true })
+      .filter((e) => e.isFile())
+      .map((e) => e.name)
+      .sort();
+  }
+
+  async readLog(name: string, file: string): Promise<Buffer> {
+    await this.instances.get(name);
+    const path = join(this.options.logDir, name, checkLogName(file));
+    if (!existsSync(path)) throw new NotFoundError('Log file not found');
+    return readFileSync(path);
+  }
+
+  /** The live logs (lxc.log, the console log being written) stay; older ones may go. */
+  async deleteLog(name: string, file: string): Promise<void> {
+    await this.instances.get(name);
+    checkLogName(file);
+    if (file === 'lxc.log' || file === 'console.log') throw new InvalidArgumentError('Only log files excluding lxc.log and console.log may be deleted');
+    const path = join(this.options.logDir, name, file);
+    if (!existsSync(path)) throw new NotFoundError('Log file not found');
+    releaseConsoleLog(path);
+    rmSync(path);
+  }
+
+  /** The console log (what `lxc console --show-log` prints); empty before the first start. */
+  async consoleLog(name: string): Promise<Buffer> {
+    await this.instances.get(name);
+    const path = join(this.options.logDir, name, 'console.log');
+    return existsSync(path) ? readFileSync(path) : Buffer.alloc(0);
   }
 
   /**
@@ -242,9 +535,82 @@ export class InstancesService {
     return { uidMap: map(alloc.hostUidBase), gidMap: map(alloc.hostGidBase) };
   }
 
-  private async expand(row: InstanceEntity) {
-    const profiles = await this.profiles.getMany(row.profiles);
+  private async expand(row: InstanceEntity): Promise<Expanded> {
+    const profiles = await this.profilesPresent(row.profiles);
     return expandConfig(profiles, { config: row.config, devices: row.devices as Devices, profiles: row.profiles });
+  }
+
+  /** Profiles a request names, in its order; a missing one is the caller's mistake (400, LXD's wording). */
+  private async loadProfiles(names: string[]): Promise<ProfileEntity[]> {
+    if (!Array.isArray(names) || names.some((n) => typeof n !== 'string')) throw new InvalidArgumentError('Invalid profiles: expected a list of names');
+    if (new Set(names).size !== names.length) throw new InvalidArgumentError('Duplicate profile found in request');
+    const found = await this.profilesPresent(names);
+    const missing = names.find((n) => !found.some((p) => p.name === n));
+    if (missing !== undefined) throw new InvalidArgumentError(`Requested profile "${missing}" doesn't exist`);
+    return found;
+  }
+
+  /** The profiles of `names` that exist, in the order of `names` (one query). */
+  private async profilesPresent(names: string[]): Promise<ProfileEntity[]> {
+    if (names.length === 0) return [];
+    const byName = new Map((await this.profiles.list()).map((p) => [p.name, p]));
+    return names.map((n) => byName.get(n)).filter((p): p is ProfileEntity => !!p);
+  }
+
+  private async exists(name: string): Promise<boolean> {
+    try {
+      await this.instances.get(name);
+      return true;
+    } catch (err) {
+      if (err instanceof NotFoundError) return false;
+      throw err;
+    }
+  }
+
+  private host() {
+    return { memoryBytes: totalmem(), onlineCpus: onlineCpus() };
+  }
+
+  /**
+   * Renders the image's templates before init runs: the pending trigger (volatile.apply_template:
+   * "create", "copy", "rename") then "start", on the volume mounted on the host, as LXD does. The
+   * templates come from the image the instance was made from; without it there is nothing to render.
+   */
+  private async applyTemplates(row: InstanceEntity, expanded: Expanded, pool: StorageDriver): Promise<void> {
+    const fp = row.config['volatile.base_image'];
+    const pending = row.config['volatile.apply_template'] as TemplateTrigger | undefined;
+    let bundle: TemplateBundle | undefined;
+    if (fp) bundle = await this.imageStore.templateBundle(fp).catch(() => undefined);
+    const triggers = [...(pending ? [pending] : []), 'start' as TemplateTrigger];
+    const rules = Object.values(bundle?.metadata.templates ?? {});
+    if (bundle && rules.some((rule) => rule.when.some((w) => triggers.includes(w)))) {
+      const rootfs = await pool.mountInstance(row.name);
+      try {
+        const instance = {
+          name: row.name,
+          architecture: row.architecture,
+          ephemeral: row.ephemeral,
+          privileged: expanded.expanded_config['security.privileged'] === 'true',
+          config: expanded.expanded_config,
+          devices: expanded.expanded_devices,
+        };
+        for (const trigger of triggers) await this.imageStore.renderTemplates(bundle, rootfs, trigger, instance);
+      } finally {
+        await pool.unmountInstance(row.name);
+      }
+    }
+    if (pending) await this.instances.patchConfig(row.name, { 'volatile.apply_template': null });
+  }
+
+  /** One line in the instance's lxc.log (what `lxc info --show-log` shows): lifecycle, not output. */
+  private lifecycleLog(name: string, message: string): void {
+    try {
+      const dir = join(this.options.logDir, name);
+      mkdirSync(dir, { recursive: true, mode: 0o700 });
+      appendFileSync(join(dir, 'lxc.log'), `${new Date().toISOString()} ${message}\n`, { mode: 0o600 });
+    } catch {
+      // the log is informational: a full disk must not fail a lifecycle step
+    }
   }
 
   /**
@@ -252,10 +618,10 @@ export class InstancesService {
    * killed): the one place it happens. stop() waits for it through afterExit.
    */
   private watchExit(row: InstanceEntity, container: Container): void {
-    const done = container.exited.then(async () => {
+    const done = container.exited.then(async (exit) => {
       if (this.runtime.get(row.name)) return; // a new start already tracks it
       try {
-        await this.afterStop(row);
+        await this.afterStop(row, exit);
       } finally {
         if (this.afterExit.get(row.name) === done) this.afterExit.delete(row.name);
       }
@@ -264,12 +630,21 @@ export class InstancesService {
     this.afterExit.set(row.name, done);
   }
 
-  private async afterStop(row: InstanceEntity): Promise<void> {
+  private async afterStop(row: InstanceEntity, exit?: ContainerExit): Promise<void> {
+    if (exit) this.lifecycleLog(row.name, `stopped (${exit.reason}${exit.exitCode !== undefined ? ` ${exit.exitCode}` : ''}${exit.signal !== undefined ? ` signal ${exit.signal}` : ''})`);
     await this.instances.update(row.name, { status: 'Stopped', runtime: null }).catch((err) => {
       if (!(err instanceof NotFoundError)) throw err;
     });
-    if (row.ephemeral) await this.delete(row.name).catch(() => undefined);
+    // the stored flag counts (it may have changed since the start), not the one seen at start
+    const current = await this.instances.get(row.name).catch(() => undefined);
+    if (current?.ephemeral && !this.restarting.has(row.name)) await this.delete(row.name).catch(() => undefined);
   }
+}
+
+/** A log file name: one plain name inside the instance's log directory. */
+function checkLogName(file: string): string {
+  if (!/^[A-Za-z0-9._-]+$/.test(file) || file === '.' || file === '..') throw new InvalidArgumentError(`Invalid log file name "${file}"`);
+  return file;
 }
 
 /** Subordinate ranges minus the default map's ids: isolated ranges never share ids with it. */
