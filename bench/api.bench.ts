@@ -1,0 +1,266 @@
+/**
+ * npm run bench:api — Lodge's LXD-compatible API beside Debian's LXD 5.0, both driven by the same
+ * Debian `lxc` client over each daemon's unix socket, in one run. Prints medians per measure for
+ * both and the ratio; the last line is one JSON object.
+ *
+ * Both daemons get the same busybox image (.lodge-test/images/busybox.tar.xz, imported with
+ * `lxc image import`) and the same default profile: a root disk on the `dir` pool and no NIC
+ * (Lodge has no networking yet). Every measure is the wall-clock time of one client command, the
+ * `lxc` process start (~5-8 ms) included, as a user sees it:
+ *
+ *  - launch: `lxc launch bb bench-i` (create from the image + start)
+ *  - exec:   `lxc exec bench-i -- true`, the second one in that container (the first warms the
+ *            page cache of the freshly made rootfs)
+ *  - stop:   `lxc stop --force bench-i` (busybox init ignores SIGPWR: a clean stop would only
+ *            measure the timeout)
+ *  - delete: `lxc delete bench-i` (stopped)
+ *  - list:   with BENCH_LIST_INSTANCES (51) running, `lxc list --format csv` (its default columns
+ *            need every instance's state: GET /1.0/instances?recursion=2) and the raw
+ *            `curl --unix-socket … /1.0/instances?recursion=2`
+ *            (LXD reads a NIC-less container's addresses by exec'ing `lxd forknet info` per
+ *            running instance: the kernel gives a netns an id only once a veth links it to the
+ *            host, and LXD's netlink path needs that id; with a NIC, 51 listed in ~140 ms here)
+ *  - list1000 (Lodge): `curl … /1.0/instances?recursion=2` with BENCH_LIST1000 (1000) running
+ *  - memory per idle running container, beyond the container's own processes: see hostMemory().
+ *
+ * BENCH_N (20) runs per measure; BENCH_PEERS=lxd or =lodge runs one side only.
+ * Everything it starts is stopped and removed at the end, also on failure or Ctrl-C: instances,
+ * the daemons (by PID), their mounts (each daemon runs in a private mount namespace), cgroups, the
+ * Lodge database and the temp dir.
+ */
+import { execFileSync } from 'node:child_process';
+import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Reverter } from '@lodge/common';
+import { ApiPeer, inParallel, lxc, lxcAsync, timeCurl, timeLxc } from './api-peer';
+import { startLodge } from './lodge-peer';
+import { LxdPeer, startLxd } from './lxd-peer';
+
+const REPO = join(__dirname, '..');
+const N = Number(process.env.BENCH_N ?? 20);
+const LIST_INSTANCES = Number(process.env.BENCH_LIST_INSTANCES ?? 51);
+const LIST1000 = Number(process.env.BENCH_LIST1000 ?? 1000);
+const PEERS = (process.env.BENCH_PEERS ?? 'lxd,lodge').split(',');
+const IMAGE = join(REPO, '.lodge-test', 'images', 'busybox.tar.xz');
+/** bulk setup (not timed) runs this many client commands at once */
+const SETUP_WIDTH = 4;
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+const round = (x: number | undefined, d = 2): number | null => (x === undefined ? null : Math.round(x * 10 ** d) / 10 ** d);
+const names = (prefix: string, n: number): string[] => Array.from({ length: n }, (_, i) => `${prefix}-${i}`);
+
+interface Figures {
+  launch?: number;
+  exec?: number;
+  stop?: number;
+  delete?: number;
+  list?: number;
+  listCurl?: number;
+  list1000?: number;
+  memKb?: number;
+  memKb1000?: number;
+}
+
+/** The same image under alias `bb` and the same default profile (root disk on `default`, no NIC). */
+function prepare(peer: ApiPeer): void {
+  lxc(peer, ['image', 'import', IMAGE, '--alias', 'bb']);
+  const profile = { description: 'Default profile', config: {}, devices: { root: { path: '/', pool: 'default', type: 'disk' } } };
+  lxc(peer, ['query', '-X', 'PUT', '/1.0/profiles/default', '--data', JSON.stringify(profile)]);
+}
+
+/** launch, exec, stop --force and delete of one instance, N times after one untimed round. */
+function lifecycle(peer: ApiPeer, f: Figures): void {
+  const t = { launch: [] as number[], exec: [] as number[], stop: [] as number[], delete: [] as number[] };
+  for (let i = -1; i < N; i++) {
+    const name = `bench-${i < 0 ? 'warm' : i}`;
+    const launch = timeLxc(peer, ['launch', 'bb', name]);
+    timeLxc(peer, ['exec', name, '--', 'true']);
+    const exec = timeLxc(peer, ['exec', name, '--', 'true']);
+    const stop = timeLxc(peer, ['stop', '--force', name]);
+    const del = timeLxc(peer, ['delete', name]);
+    if (i < 0) continue;
+    t.launch.push(launch);
+    t.exec.push(exec);
+    t.stop.push(stop);
+    t.delete.push(del);
+  }
+  f.launch = median(t.launch);
+  f.exec = median(t.exec);
+  f.stop = median(t.stop);
+  f.delete = median(t.delete);
+}
+
+/**
+ * Host memory the hypervisor spends per idle running container, beyond the container's own
+ * processes: (Δ PSS of the daemon-side processes + Δ unreclaimable kernel memory) / n, between no
+ * instance and n running ones.
+ *  - daemon side: the daemon and its descendants outside the containers' cgroups, and for LXD the
+ *    per-container `[lxc monitor]` processes; PSS so pages shared between them count once.
+ *  - kernel: SUnreclaim + Percpu from /proc/meminfo — namespaces, cgroups, mounts, the empty
+ *    netns; caches the kernel can drop (dentries, inodes, page cache) are not a cost of running.
+ * Host-wide kernel figures also move with whatever else runs on the machine: this is a median-free
+ * single reading, so treat small differences as noise.
+ */
+function hostMemory(peer: ApiPeer): number {
+  const pss = peer.daemonPids().reduce((sum, pid) => {
+    try {
+      return sum + Number(/^Pss:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'))![1]);
+    } catch {
+      return sum;
+    }
+  }, 0);
+  const meminfo = readFileSync('/proc/meminfo', 'utf8');
+  const kb = (key: string): number => Number(new RegExp(`^${key}:\\s+(\\d+)`, 'm').exec(meminfo)![1]);
+  return pss + kb('SUnreclaim') + kb('Percpu');
+}
+
+const settle = (): Promise<void> => new Promise((r) => setTimeout(r, 3000));
+
+/** Starts `count` instances (untimed), measures list and memory, deletes them again. */
+async function withRunning(peer: ApiPeer, count: number, measure: (memKb: number) => void): Promise<void> {
+  await settle();
+  const before = hostMemory(peer);
+  const running = names('list', count);
+  try {
+    await inParallel(running, SETUP_WIDTH, (name) => lxcAsync(peer, ['launch', 'bb', name]));
+    await settle();
+    measure((hostMemory(peer) - before) / count);
+  } finally {
+    await inParallel(running, SETUP_WIDTH, (name) => lxcAsync(peer, ['delete', '--force', name]).catch(() => undefined));
+  }
+}
+
+async function listing(peer: ApiPeer, f: Figures): Promise<void> {
+  await withRunning(peer, LIST_INSTANCES, (memKb) => {
+    f.memKb = memKb;
+    const list: number[] = [];
+    const curl: number[] = [];
+    timeLxc(peer, ['list', '--format', 'csv']);
+    for (let i = 0; i < N; i++) {
+      list.push(timeLxc(peer, ['list', '--format', 'csv']));
+      curl.push(timeCurl(peer, '/1.0/instances?recursion=2'));
+    }
+    f.list = median(list);
+    f.listCurl = median(curl);
+  });
+}
+
+async function listing1000(peer: ApiPeer, f: Figures): Promise<void> {
+  await withRunning(peer, LIST1000, (memKb) => {
+    f.memKb1000 = memKb;
+    const curl: number[] = [];
+    timeCurl(peer, '/1.0/instances?recursion=2');
+    for (let i = 0; i < N; i++) curl.push(timeCurl(peer, '/1.0/instances?recursion=2'));
+    f.list1000 = median(curl);
+  });
+}
+
+function report(lodge: Figures, lxd: Figures, lxdPeer?: LxdPeer): void {
+  const fmt = (x?: number, unit = ''): string => (x === undefined ? '-' : `${x.toFixed(1)}${unit}`);
+  const rows: [string, number | undefined, number | undefined, string?][] = [
+    ['lxc launch bb c', lodge.launch, lxd.launch],
+    ['lxc exec c -- true', lodge.exec, lxd.exec],
+    ['lxc stop --force c', lodge.stop, lxd.stop],
+    ['lxc delete c (stopped)', lodge.delete, lxd.delete],
+    [`lxc list --format csv (${LIST_INSTANCES} running)`, lodge.list, lxd.list],
+    [`GET /1.0/instances?recursion=2 (${LIST_INSTANCES} running)`, lodge.listCurl, lxd.listCurl],
+    [`GET /1.0/instances?recursion=2 (${LIST1000} running)`, lodge.list1000, undefined],
+    [`memory per idle container (${LIST_INSTANCES} running)`, lodge.memKb, lxd.memKb, ' KB'],
+    [`memory per idle container (${LIST1000} running)`, lodge.memKb1000, undefined, ' KB'],
+  ];
+  const lxdName = lxdPeer
+    ? `Debian LXD ${lxdPeer.version} (${lxdPeer.lxcfsHook ? "with Debian's lxcfs post-stop sleep" : 'lxcfs post-stop sleep hidden'})`
+    : 'Debian LXD (not run)';
+  console.log(`\nLodge vs ${lxdName}, same lxc client, unix socket, n=${N}, medians in ms`);
+  console.log('measure'.padEnd(52) + 'lodge'.padStart(12) + 'lxd'.padStart(12) + '   lodge/lxd');
+  for (const [name, ours, peer, unit] of rows) {
+    const ratio = ours !== undefined && peer !== undefined ? `   ${(ours / peer).toFixed(2)}x` : '';
+    console.log(name.padEnd(52) + fmt(ours, unit).padStart(12) + fmt(peer, unit).padStart(12) + ratio);
+  }
+  if (lxd.list !== undefined) {
+    console.log("note: LXD's list costs include one `lxd forknet info` exec per running instance (no NIC, so no netns id)");
+  }
+}
+
+async function main(): Promise<void> {
+  if (process.getuid?.() !== 0) throw new Error('the API benchmark runs two hypervisors with real containers: run it as root');
+  execFileSync('bash', [join(REPO, 'scripts', 'build-test-image.sh')], { stdio: ['ignore', 'ignore', 'inherit'] });
+  const work = mkdtempSync(join(tmpdir(), 'lodge-bench-api-'));
+  // unprivileged containers' root must be able to walk down to the daemons' state dirs
+  chmodSync(work, 0o711);
+  const cleanups = new Reverter();
+  cleanups.push('remove the temp dir', () => rmSync(work, { recursive: true, force: true }));
+  let cleaning: Promise<void> | undefined;
+  const cleanup = (): Promise<void> =>
+    (cleaning ??= cleanups.revert().then((errs) => errs.forEach((e) => console.error(`cleanup: ${e.message}`))));
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    process.on(signal, () => {
+      console.error(`\n${signal}: stopping the daemons and removing what the benchmark made`);
+      void cleanup().finally(() => process.exit(130));
+    });
+  }
+
+  const lodge: Figures = {};
+  const lxd: Figures = {};
+  let lxdPeer: LxdPeer | undefined;
+  let failure: unknown;
+  try {
+    if (PEERS.includes('lxd')) {
+      lxdPeer = await startLxd(work, [...names('bench', N), 'bench-warm', ...names('list', LIST_INSTANCES)]);
+      const peer = lxdPeer;
+      cleanups.push('stop LXD', () => peer.stop());
+      prepare(peer);
+      lifecycle(peer, lxd);
+      await listing(peer, lxd);
+      await peer.stop();
+      report(lodge, lxd, lxdPeer);
+    }
+    if (PEERS.includes('lodge')) {
+      const peer = await startLodge(work);
+      cleanups.push('stop Lodge', () => peer.stop());
+      prepare(peer);
+      lifecycle(peer, lodge);
+      await listing(peer, lodge);
+      await listing1000(peer, lodge);
+      await peer.stop();
+    }
+  } catch (err) {
+    failure = err;
+  } finally {
+    await cleanup();
+  }
+  report(lodge, lxd, lxdPeer);
+  if (failure) console.error(`\nbenchmark failed: ${failure instanceof Error ? failure.message : String(failure)}`);
+  console.log(
+    JSON.stringify({
+      launch_ms: round(lodge.launch),
+      lxd_launch_ms: round(lxd.launch),
+      exec_ms: round(lodge.exec),
+      lxd_exec_ms: round(lxd.exec),
+      stop_ms: round(lodge.stop),
+      lxd_stop_ms: round(lxd.stop),
+      delete_ms: round(lodge.delete),
+      lxd_delete_ms: round(lxd.delete),
+      list1000_ms: round(lodge.list1000),
+      mem_kb_per_container: round(lodge.memKb, 1),
+      list_ms: round(lodge.list),
+      lxd_list_ms: round(lxd.list),
+      lxd_mem_kb_per_container: round(lxd.memKb, 1),
+    }),
+  );
+  if (failure) process.exitCode = 1;
+}
+
+main().then(
+  () => process.exit(process.exitCode ?? 0),
+  (err) => {
+    console.error(err);
+    process.exit(1);
+  },
+);
