@@ -7,7 +7,7 @@
  * ideally, by a test. Add a name only together with the feature, in LXD's order (the order of
  * LXD 5.0's list), with a comment saying what backs it.
  *
- * Not advertised yet, on purpose: `instances`, `container_full`, `instance_get_full`, `resources`,
+ * Not advertised yet, on purpose: `instances`, `container_full`, `instance_get_full`,
  * `network`, `certificate_project` (restricted certificates are refused, not enforced), `clustering` (GET /1.0/cluster answers enabled=false, but the
  * member API behind `clustering` does not exist), `event_lifecycle` (no lifecycle events yet).
  */
@@ -16,20 +16,33 @@ export const API_EXTENSIONS: readonly string[] = Object.freeze([
   'etag',
   // PATCH /1.0 merges server config.
   'patch',
+  // GET /1.0/profiles/{name} lists the instances using it in `used_by` (profiles e2e test).
+  'profile_usedby',
   // PUT/PATCH /1.0/certificates/{fingerprint} (name, type; ETag/If-Match).
   'certificate_update',
   // GET /1.0/storage-pools[/{name}] (read-only: the `default` dir pool). `lxc storage list` needs it.
   'storage',
+  // GET /1.0/resources: host CPU, memory, disks (`lxc info --resources`, profiles e2e test).
+  'resources',
   // Operations carry a `description`.
   'operation_description',
   // GET /1.0/projects[/{name}] (read-only: `default`), ?project= accepted. `lxc project list` needs it.
   'projects',
+  // resources: CPU sockets and NUMA nodes.
+  'resources_cpu_socket',
+  'resources_numa',
   // environment.kernel_features in GET /1.0.
   'kernel_features',
   // Events carry `location`.
   'event_location',
+  // resources: the v2 layout (sockets/cores/threads), thread NUMA nodes, core dies.
+  'resources_v2',
+  'resources_cpu_threads_numa',
+  'resources_cpu_core_die',
   // environment.os_name / os_version in GET /1.0.
   'api_os',
+  // resources: system (uuid, vendor, product, type).
+  'resources_system',
   // environment.storage_supported_drivers in GET /1.0.
   'server_supported_storage_drivers',
   // Events carry `project`.
