@@ -71,9 +71,10 @@ export async function inParallel<T>(items: T[], width: number, work: (item: T) =
   await Promise.all(Array.from({ length: Math.min(width, items.length) }, lane));
 }
 
-/** Names of the peer's instances (in the default project). */
+/** Names of the peer's instances (in the default project), from the plain REST list. */
 export function instanceNames(peer: ApiPeer): string[] {
-  return lxc(peer, ['list', '--format', 'csv', '-c', 'n']).split('\n').filter(Boolean);
+  const urls = JSON.parse(lxc(peer, ['query', '/1.0/instances'])) as string[];
+  return urls.map((u) => decodeURIComponent(u.split('/').pop()!));
 }
 
 /** Force-deletes every instance of the peer, a few at a time. */
