@@ -99,7 +99,7 @@ function lifecycle(peer: ApiPeer, f: Figures): void {
       timeLxc(peer, ['exec', name, '--', 'true']);
       return timeLxc(peer, ['exec', name, '--', 'true']);
     };
-    const exec = canExec ? attempt(f, 'lxc exec', execTwice) : undefined;
+    const exec: number | undefined = canExec ? attempt(f, 'lxc exec', execTwice) : undefined;
     canExec = exec !== undefined;
     const stop = timeLxc(peer, ['stop', '--force', name]);
     const del = timeLxc(peer, ['delete', name]);
