@@ -29,7 +29,16 @@ import { runTool } from './tool';
 export const IMAGE_STORE_DIR = Symbol('IMAGE_STORE_DIR');
 export const IMAGE_STORE_POOL = Symbol('IMAGE_STORE_POOL');
 
-export type ImageSource = string | Readable;
+/** A file path, a stream, or a thunk resolved only when the source is read (a later multipart part). */
+export type ImageSource = string | Readable | (() => Promise<Readable>);
+
+/** A received and checked upload, not yet listed: commitStaged() or discard() it. */
+export interface StagedImage {
+  readonly fingerprint: string;
+  readonly format: 'unified' | 'split';
+  /** removes the temporary files; a no-op once committed */
+  discard(): Promise<void>;
+}
 
 export interface ImageInfo {
   fingerprint: string;
@@ -79,11 +88,20 @@ interface StoredRecord {
   uploadedAt: string;
 }
 
+interface PendingCommit {
+  record: StoredRecord;
+  moves: Array<[string, string]>;
+  reverter: Reverter;
+}
+
 const FP_RE = /^[a-f0-9]{64}$/;
 const TMP_PREFIX = '.upload-';
 
 @Injectable()
 export class ImageStore {
+  private readonly pending = new WeakMap<StagedImage, PendingCommit>();
+  private readonly committing = new Set<string>();
+
   constructor(
     @Inject(IMAGE_STORE_DIR) readonly dir: string,
     @Inject(IMAGE_STORE_POOL) readonly pool: StorageDriver,
@@ -95,6 +113,19 @@ export class ImageStore {
 
   /** Imports a unified image (metadata.yaml + rootfs/ + templates/ in one tarball). */
   async importUnified(source: ImageSource, options: ImportOptions = {}): Promise<ImageInfo> {
+    return this.commitStaged(await this.stageUnified(source, options), options);
+  }
+
+  /** Imports a split image: a metadata tarball and a rootfs (tarball or squashfs). */
+  async importSplit(metadataSource: ImageSource, rootfsSource: ImageSource, options: ImportOptions = {}): Promise<ImageInfo> {
+    return this.commitStaged(await this.stageSplit(metadataSource, rootfsSource, options), options);
+  }
+
+  /**
+   * First half of a unified import: receives the tarball into a temporary file, hashes and checks
+   * it entry by entry. Nothing is listed or unpacked yet; a refusal leaves nothing behind.
+   */
+  async stageUnified(source: ImageSource, options: ImportOptions = {}): Promise<StagedImage> {
     await mkdir(this.dir, { recursive: true, mode: 0o700 });
     const r = new Reverter();
     try {
@@ -102,6 +133,7 @@ export class ImageStore {
       const tmp = await this.receive(source, hash, r);
       const fp = hash.digest('hex');
       this.checkExpected(fp, options);
+      this.checkAbsent(fp);
       const format = await detectFormat(tmp);
       if (format.kind !== 'tar') throw new InvalidArgumentError('a unified image must be a tarball');
       const scan = await scanArchive(tmp, 'unified');
@@ -115,16 +147,18 @@ export class ImageStore {
         skippedDevices: scan.skippedDevices,
         uploadedAt: new Date().toISOString(),
       };
-      const info = await this.commit(fp, record, [[tmp, this.file(fp)]], r, options);
-      r.commit();
-      return info;
-    } finally {
+      return this.staged(fp, record, [[tmp, this.file(fp)]], r);
+    } catch (err) {
       await r.revert();
+      throw err;
     }
   }
 
-  /** Imports a split image: a metadata tarball and a rootfs (tarball or squashfs). */
-  async importSplit(metadataSource: ImageSource, rootfsSource: ImageSource, options: ImportOptions = {}): Promise<ImageInfo> {
+  /**
+   * First half of a split import. The rootfs source is read only after the metadata one is
+   * consumed, so both may be parts of one multipart stream (pass the rootfs as a thunk).
+   */
+  async stageSplit(metadataSource: ImageSource, rootfsSource: ImageSource, options: ImportOptions = {}): Promise<StagedImage> {
     await mkdir(this.dir, { recursive: true, mode: 0o700 });
     const r = new Reverter();
     try {
@@ -133,6 +167,7 @@ export class ImageStore {
       const rootTmp = await this.receive(rootfsSource, hash, r);
       const fp = hash.digest('hex');
       this.checkExpected(fp, options);
+      this.checkAbsent(fp);
       const metaFormat = await detectFormat(metaTmp);
       if (metaFormat.kind !== 'tar') throw new InvalidArgumentError('the metadata file of a split image must be a tarball');
       const metaScan = await scanArchive(metaTmp, 'metadata');
@@ -151,18 +186,57 @@ export class ImageStore {
         skippedDevices,
         uploadedAt: new Date().toISOString(),
       };
-      const info = await this.commit(fp, record, [[metaTmp, this.file(fp)], [rootTmp, this.file(fp) + '.rootfs']], r, options);
-      r.commit();
-      return info;
+      return this.staged(fp, record, [[metaTmp, this.file(fp)], [rootTmp, this.file(fp) + '.rootfs']], r);
+    } catch (err) {
+      await r.revert();
+      throw err;
+    }
+  }
+
+  /**
+   * Second half of an import: moves the checked files into place, unpacks into the pool (unless
+   * `unpack: false`) and lists the image. On failure nothing of the image remains.
+   */
+  async commitStaged(image: StagedImage, options: Pick<ImportOptions, 'unpack'> = {}): Promise<ImageInfo> {
+    const pending = this.pending.get(image);
+    if (!pending) throw new InvalidArgumentError(`the upload of image ${image.fingerprint} was already committed or discarded`);
+    this.pending.delete(image);
+    const r = pending.reverter;
+    const fp = image.fingerprint;
+    try {
+      // two uploads of the same bytes at once: the second must not touch the first one's files
+      if (this.committing.has(fp)) throw new AlreadyExistsError('Image with same fingerprint already exists');
+      this.committing.add(fp);
+      try {
+        const info = await this.commit(fp, pending.record, pending.moves, r, options);
+        r.commit();
+        return info;
+      } finally {
+        this.committing.delete(fp);
+      }
     } finally {
       await r.revert();
     }
+  }
+
+  private staged(fp: string, record: StoredRecord, moves: Array<[string, string]>, reverter: Reverter): StagedImage {
+    const image: StagedImage = {
+      fingerprint: fp,
+      format: record.format,
+      discard: async () => {
+        if (!this.pending.delete(image)) return;
+        await reverter.revert();
+      },
+    };
+    this.pending.set(image, { record, moves, reverter });
+    return image;
   }
 
   /** Streams a source into a temporary file of the store, feeding `hash`. */
   private async receive(source: ImageSource, hash: ReturnType<typeof createHash>, r: Reverter): Promise<string> {
     const tmp = join(this.dir, `${TMP_PREFIX}${randomBytes(8).toString('hex')}`);
     r.push('upload temp file', () => rm(tmp, { force: true }));
+    if (typeof source === 'function') source = await source();
     let input: Readable;
     if (typeof source === 'string') {
       const st = await stat(source).catch(() => undefined);
@@ -189,9 +263,14 @@ export class ImageStore {
     }
   }
 
+  /** LXD's wording for a second import of the same bytes. */
+  private checkAbsent(fp: string): void {
+    if (existsSync(this.recordPath(fp))) throw new AlreadyExistsError('Image with same fingerprint already exists');
+  }
+
   /** Moves the checked files into place, records them and (by default) unpacks into the pool. */
-  private async commit(fp: string, record: StoredRecord, moves: Array<[string, string]>, r: Reverter, o: ImportOptions): Promise<ImageInfo> {
-    if (existsSync(this.recordPath(fp))) throw new AlreadyExistsError(`image ${fp} already exists`);
+  private async commit(fp: string, record: StoredRecord, moves: Array<[string, string]>, r: Reverter, o: Pick<ImportOptions, 'unpack'>): Promise<ImageInfo> {
+    this.checkAbsent(fp);
     for (const [from, to] of moves) {
       await rename(from, to);
       r.push(`image file ${basename(to)}`, () => rm(to, { force: true }));
@@ -332,6 +411,13 @@ export class ImageStore {
   ): Promise<string[]> {
     const bundle = typeof image === 'string' ? await this.templateBundle(image) : image;
     return renderTemplates(bundle, rootfs, trigger, instance, options);
+  }
+
+  /** Instances whose volume is based on the image in the store's pool (none when it is not unpacked). */
+  async users(fingerprint: string): Promise<string[]> {
+    const fp = this.checkFp(fingerprint);
+    if (!(await this.pool.hasImageVolume(fp))) return [];
+    return this.pool.imageVolumeUsers(fp);
   }
 
   /** Removes the image and its volume in the store's pool; InUseError while instances use it. */

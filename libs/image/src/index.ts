@@ -3,3 +3,4 @@ export * from './metadata';
 export * from './templates';
 export { renderTemplate, parseTemplate, TemplateContext, TemplateValue } from './template-engine';
 export { scanArchive, detectFormat, ArchiveScan, ArchiveLayout, Compression, FileFormat } from './archive';
+export * from './image-catalog';

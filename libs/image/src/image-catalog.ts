@@ -1,0 +1,110 @@
+/**
+ * The image use cases every transport calls: import (receive and check, then commit: files, pool
+ * volume and the database row that lists the image) and delete (refused while instances are built
+ * on the image's volume). The store (ImageStore) keeps the files; ImagesRepository keeps what a user
+ * can change (public, properties, aliases) and is what lists an image.
+ *
+ * Import is two steps so a transport can answer bad input at once: `receive*` reads the upload to
+ * a temporary file and checks it (fingerprint, archive safety, duplicates) — a refusal leaves
+ * nothing; `commit` then makes the image real and, when a step fails, removes every earlier one.
+ */
+import { Injectable } from '@nestjs/common';
+import { AlreadyExistsError, InUseError, NotFoundError, Reverter } from '@lodge/common';
+import { IMAGE_EXISTS, ImageEntity, ImagesRepository } from '@lodge/state';
+import { ImageSource, ImageStore, StagedImage } from './image-store';
+
+export interface ReceiveOptions {
+  /** refuse unless the upload hashes to this (LXD's X-LXD-fingerprint) */
+  expectedFingerprint?: string;
+}
+
+export interface CommitOptions {
+  public?: boolean;
+  /** added to (and overriding) the properties of metadata.yaml (LXD's X-LXD-properties) */
+  properties?: Record<string, string>;
+  /** the name the upload had, shown in the image's `filename` */
+  filename?: string;
+}
+
+@Injectable()
+export class ImageCatalog {
+  constructor(
+    private readonly store: ImageStore,
+    private readonly images: ImagesRepository,
+  ) {}
+
+  /** Receives and checks a unified tarball. */
+  async receiveUnified(source: ImageSource, o: ReceiveOptions = {}): Promise<StagedImage> {
+    return this.checkNew(await this.store.stageUnified(source, o));
+  }
+
+  /** Receives and checks a split image; `rootfs` is read after `metadata` is consumed. */
+  async receiveSplit(metadata: ImageSource, rootfs: ImageSource, o: ReceiveOptions = {}): Promise<StagedImage> {
+    return this.checkNew(await this.store.stageSplit(metadata, rootfs, o));
+  }
+
+  /** Makes a received image real: files in place, unpacked into the pool, listed. */
+  async commit(staged: StagedImage, o: CommitOptions = {}): Promise<ImageEntity> {
+    const r = new Reverter();
+    try {
+      const info = await this.store.commitStaged(staged);
+      r.push('image files and volume', () => this.store.delete(info.fingerprint));
+      const row = await this.images.create({
+        fingerprint: info.fingerprint,
+        filename: o.filename ?? '',
+        size: info.size,
+        architecture: info.architecture,
+        public: o.public ?? false,
+        properties: { ...info.properties, ...(o.properties ?? {}) },
+        metadata: info.metadata as unknown as Record<string, unknown>,
+        createdAt: new Date(info.created_at),
+        uploadedAt: new Date(info.uploaded_at),
+        expiresAt: info.expires_at ? new Date(info.expires_at) : null,
+      });
+      r.commit();
+      return row;
+    } finally {
+      await r.revert();
+    }
+  }
+
+  /** Instances whose root volume is built on the image. */
+  usedBy(fingerprint: string): Promise<string[]> {
+    return this.store.users(fingerprint);
+  }
+
+  /** Deletes an image nobody uses: its row (and aliases), its volume, its files. */
+  async delete(fingerprint: string): Promise<void> {
+    const row = await this.images.get(fingerprint);
+    const users = await this.usedBy(row.fingerprint);
+    if (users.length > 0) throw new InUseError(`Image is in use by instance(s): ${users.join(', ')}`);
+    // the row goes first: a failure half-way leaves unlisted files, never a listed broken image
+    await this.images.delete(row.fingerprint);
+    try {
+      await this.store.delete(row.fingerprint);
+    } catch (err) {
+      if (!(err instanceof NotFoundError)) throw err;
+    }
+  }
+
+  /** A second upload of the same bytes is refused with LXD's wording, also when only the row exists. */
+  private async checkNew(staged: StagedImage): Promise<StagedImage> {
+    try {
+      if (await this.listed(staged.fingerprint)) throw new AlreadyExistsError(IMAGE_EXISTS);
+      return staged;
+    } catch (err) {
+      await staged.discard();
+      throw err;
+    }
+  }
+
+  private async listed(fingerprint: string): Promise<boolean> {
+    try {
+      await this.images.get(fingerprint);
+      return true;
+    } catch (err) {
+      if (err instanceof NotFoundError) return false;
+      throw err;
+    }
+  }
+}
