@@ -133,7 +133,6 @@ export class ImageStore {
       const tmp = await this.receive(source, hash, r);
       const fp = hash.digest('hex');
       this.checkExpected(fp, options);
-      this.checkAbsent(fp);
       const format = await detectFormat(tmp);
       if (format.kind !== 'tar') throw new InvalidArgumentError('a unified image must be a tarball');
       const scan = await scanArchive(tmp, 'unified');
@@ -167,7 +166,6 @@ export class ImageStore {
       const rootTmp = await this.receive(rootfsSource, hash, r);
       const fp = hash.digest('hex');
       this.checkExpected(fp, options);
-      this.checkAbsent(fp);
       const metaFormat = await detectFormat(metaTmp);
       if (metaFormat.kind !== 'tar') throw new InvalidArgumentError('the metadata file of a split image must be a tarball');
       const metaScan = await scanArchive(metaTmp, 'metadata');
@@ -261,6 +259,11 @@ export class ImageStore {
     if (o.expectedFingerprint !== undefined && o.expectedFingerprint.toLowerCase() !== fp) {
       throw new InvalidArgumentError(`fingerprint mismatch: the upload hashes to ${fp}, expected ${o.expectedFingerprint}`);
     }
+  }
+
+  /** True when the image's files are in the store (listed or not by the database). */
+  has(fingerprint: string): boolean {
+    return existsSync(this.recordPath(this.checkFp(fingerprint)));
   }
 
   /** LXD's wording for a second import of the same bytes. */

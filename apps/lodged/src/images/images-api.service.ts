@@ -10,7 +10,7 @@
 import type { IncomingMessage } from 'node:http';
 import { Injectable } from '@nestjs/common';
 import { AlreadyExistsError, InUseError, InvalidArgumentError, NotSupportedError } from '@lodge/common';
-import { ImageCatalog, ImageStore, StagedImage } from '@lodge/image';
+import { ImageCatalog, ImageStore, ReceivedImage } from '@lodge/image';
 import { ImageAliasEntity, ImagesRepository } from '@lodge/state';
 import { etagHash, Operation } from '@lodge/api-types';
 import { EventsService } from '../events/events.service';
@@ -69,7 +69,7 @@ export class ImagesApiService {
   async upload(req: IncomingMessage, project: string, auth: RequestAuth): Promise<Operation> {
     const headers = parseUploadHeaders(req.headers);
     const boundary = multipartBoundary(req.headers['content-type']);
-    let staged: StagedImage;
+    let staged: ReceivedImage;
     let filename = headers.filename;
     if (boundary) {
       const reader = new MultipartReader(req, boundary);

@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { Header, pack } from 'tar-stream';
 import { BUSYBOX_UNIFIED, EngineDaemon, IMAGES, startEngineDaemon } from '../engine-daemon';
+import { ImageStore } from '@lodge/image';
 import { LxcResult, runLxc } from '../support';
 
 jest.setTimeout(120_000);
@@ -329,6 +330,42 @@ describe('images API with the real lxc client', () => {
     const del = await d.api('DELETE', `/1.0/images/${fp}`);
     expect((await d.waitOp(del)).status).toBe('Success');
     expect(await imageRows()).not.toContain(fp);
+  });
+
+  it('raw REST: a zstd unified tarball with X-LXD-filename; export names it <fp>.tar.zst', async () => {
+    const file = join(work, 'bb.tar.zst');
+    execFileSync('tar', ['-C', BUSYBOX_DIR, '--numeric-owner', '--zstd', '-cf', file, 'metadata.yaml', 'rootfs']);
+    const fp = sha256(file);
+    const res = await d.api('POST', '/1.0/images', { raw: readFileSync(file), headers: { 'Content-Type': 'application/octet-stream', 'X-LXD-filename': 'bb.tar.zst' } });
+    const op = await d.waitOp(res);
+    expect(op.status).toBe('Success');
+    expect(op.metadata.fingerprint).toBe(fp);
+    expect((await d.api('GET', `/1.0/images/${fp}`)).json.metadata.filename).toBe('bb.tar.zst');
+    const exp = await d.api('GET', `/1.0/images/${fp}/export`);
+    expect(exp.status).toBe(200);
+    expect(exp.headers['content-type']).toBe('application/octet-stream');
+    expect(exp.headers['content-disposition']).toBe(`inline;filename=${fp}.tar.zst`);
+    expect(Number(exp.headers['content-length'])).toBe(readFileSync(file).length);
+    expect((await d.waitOp(await d.api('DELETE', `/1.0/images/${fp.slice(0, 16)}`))).status).toBe('Success');
+    expect(storeFiles().filter((f) => f.startsWith(fp))).toEqual([]);
+  });
+
+  it('files an interrupted import left in the store (no row) are listed again by the next upload of the same bytes', async () => {
+    const file = join(work, 'bb.tar.gz');
+    execFileSync('tar', ['-C', BUSYBOX_DIR, '--numeric-owner', '-czf', file, 'metadata.yaml', 'rootfs']);
+    const fp = sha256(file);
+    // what a daemon killed between the store and the database leaves: files and volume, no row
+    await d.daemon.app.get(ImageStore).importUnified(file);
+    expect(await imageRows()).not.toContain(fp);
+    const r = await lxc('image', 'import', file, '--alias', 'bb-gz');
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain(`Image imported with fingerprint: ${fp}`);
+    expect(await imageRows()).toContain(fp);
+    expect(storeFiles().filter((f) => f.startsWith('.upload-'))).toEqual([]);
+    expect((await lxc('image', 'delete', 'bb-gz')).code).toBe(0);
+    expect(storeFiles().filter((f) => f.startsWith(fp))).toEqual([]);
+    expect(poolImages()).not.toContain(fp);
   });
 
   it('a JSON body asking to copy from another server gets a clear 501', async () => {
