@@ -7,7 +7,7 @@
  * ideally, by a test. Add a name only together with the feature, in LXD's order (the order of
  * LXD 5.0's list), with a comment saying what backs it.
  *
- * Not advertised yet, on purpose: `instances`, `container_full`, `instance_get_full`,
+ * Not advertised yet, on purpose:
  * `network`, `certificate_project` (restricted certificates are refused, not enforced), `clustering` (GET /1.0/cluster answers enabled=false, but the
  * member API behind `clustering` does not exist), `event_lifecycle` (no lifecycle events yet).
  */
@@ -26,6 +26,8 @@ export const API_EXTENSIONS: readonly string[] = Object.freeze([
   'resources',
   // Operations carry a `description`.
   'operation_description',
+  // GET /1.0/instances?recursion=2: instances with state, snapshots, backups in one call (`lxc list`; instances e2e tests).
+  'container_full',
   // GET /1.0/projects[/{name}] (read-only: `default`), ?project= accepted. `lxc project list` needs it.
   'projects',
   // resources: CPU sockets and NUMA nodes.
@@ -37,14 +39,22 @@ export const API_EXTENSIONS: readonly string[] = Object.freeze([
   'event_location',
   // resources: the v2 layout (sockets/cores/threads), thread NUMA nodes, core dies.
   'resources_v2',
+  // /1.0/instances (with /1.0/containers kept as an alias): the instances REST API (instances e2e tests).
+  'instances',
+  // ?filter= on GET /1.0/instances (`lxc list` refuses to run without it).
+  'api_filtering',
   'resources_cpu_threads_numa',
   'resources_cpu_core_die',
   // environment.os_name / os_version in GET /1.0.
   'api_os',
   // resources: system (uuid, vendor, product, type).
   'resources_system',
+  // PUT /1.0/instances {state: {action}} changes every instance it applies to (`lxc start --all`).
+  'instance_bulk_state_change',
   // environment.storage_supported_drivers in GET /1.0.
   'server_supported_storage_drivers',
+  // GET /1.0/instances/{name}?recursion=1: the instance with its state (`lxc info`).
+  'instance_get_full',
   // Events carry `project`.
   'event_project',
   // POST /1.0/certificates {token:true} -> token operation; an untrusted client trusts itself with the
