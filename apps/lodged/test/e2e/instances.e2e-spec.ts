@@ -4,6 +4,7 @@
  * ETags, state actions, rename, delete, ephemeral instances, logs, the legacy /1.0/containers
  * paths and lifecycle events. Bad input answers 4xx with LXD's wording and leaves nothing behind.
  */
+import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { InstancesRepository } from '@lodge/state';
@@ -89,7 +90,20 @@ describe('instances REST API', () => {
     expect(s.processes).toBeGreaterThan(0);
     expect(s.cpu.usage).toBeGreaterThan(0);
     expect(s.memory.usage).toBeGreaterThan(0);
-    expect(s.network.lo).toMatchObject({ type: 'loopback', mtu: 65536 });
+    expect(s.network.lo).toMatchObject({ type: 'loopback', mtu: 65536, state: 'down', addresses: [] });
+    // addresses are read from the instance's own network namespace: bring its lo up from outside
+    execFileSync('nsenter', ['--target', String(c.pid), '--net', 'ip', 'link', 'set', 'lo', 'up']);
+    const up = (await d.api('GET', '/1.0/instances/c1/state')).json.metadata.network.lo;
+    expect(up.state).toBe('up');
+    expect(up.addresses).toEqual([
+      { family: 'inet', address: '127.0.0.1', netmask: '8', scope: 'local' },
+      { family: 'inet6', address: '::1', netmask: '128', scope: 'local' },
+    ]);
+    // one UDP datagram over the instance's lo, sent from its namespace
+    execFileSync('nsenter', ['--target', String(c.pid), '--net', 'bash', '-c', 'echo hi > /dev/udp/127.0.0.1/9'], { stdio: 'ignore' });
+    const counted = (await d.api('GET', '/1.0/instances/c1/state')).json.metadata.network.lo.counters;
+    expect(counted.packets_received).toBeGreaterThan(0);
+    expect(counted.bytes_sent).toBeGreaterThan(0);
     expect(s.disk.root.usage).toBeGreaterThanOrEqual(0);
     const i = (await d.api('GET', '/1.0/instances/c1')).json.metadata;
     expect(i.status).toBe('Running');
