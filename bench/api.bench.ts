@@ -123,10 +123,19 @@ function lifecycle(peer: ApiPeer, f: Figures): void {
  *    per-container `[lxc monitor]` processes; PSS so pages shared between them count once.
  *  - kernel: SUnreclaim + Percpu from /proc/meminfo — namespaces, cgroups, mounts, the empty
  *    netns; caches the kernel can drop (dentries, inodes, page cache) are not a cost of running.
- * Host-wide kernel figures also move with whatever else runs on the machine: this is a median-free
- * single reading, so treat small differences as noise.
+ * Host-wide kernel figures also move with whatever else runs on the machine: each side is the
+ * median of a few readings, and small differences are still noise.
  */
-function hostMemory(peer: ApiPeer): number {
+async function hostMemory(peer: ApiPeer): Promise<number> {
+  const readings: number[] = [];
+  for (let i = 0; i < 5; i++) {
+    if (i > 0) await new Promise((r) => setTimeout(r, 500));
+    readings.push(memoryReading(peer));
+  }
+  return median(readings);
+}
+
+function memoryReading(peer: ApiPeer): number {
   const pss = peer.daemonPids().reduce((sum, pid) => {
     try {
       return sum + Number(/^Pss:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'))![1]);
@@ -144,12 +153,16 @@ const settle = (): Promise<void> => new Promise((r) => setTimeout(r, 3000));
 /** Starts `count` instances (untimed), measures list and memory, deletes them again. */
 async function withRunning(peer: ApiPeer, count: number, measure: (memKb: number) => void): Promise<void> {
   await settle();
-  const before = hostMemory(peer);
+  const before = await hostMemory(peer);
   const running = names('list', count);
   try {
     await inParallel(running, SETUP_WIDTH, (name) => lxcAsync(peer, ['launch', 'bb', name]));
+    // the figures only mean something if every one of them really runs
+    const listed = JSON.parse(lxc(peer, ['query', '/1.0/instances?recursion=1'])) as { name: string; status: string }[];
+    const up = listed.filter((i) => running.includes(i.name) && i.status === 'Running').length;
+    if (up !== count) throw new Error(`${peer.label}: ${up} of ${count} launched instances are running`);
     await settle();
-    measure((hostMemory(peer) - before) / count);
+    measure(((await hostMemory(peer)) - before) / count);
   } finally {
     await inParallel(running, SETUP_WIDTH, (name) => lxcAsync(peer, ['delete', '--force', name]).catch(() => undefined));
   }
