@@ -70,7 +70,7 @@ export async function startLxd(work: string, names: string[]): Promise<LxdPeer> 
     lxcfsHook: keepHook,
     version: '',
     // the monitors are not the daemon's children (liblxc double-forks); they name their lxcpath
-    daemonPids: () => [...daemonSideTree(daemon.pid!, 'lxc.payload.'), ...monitorPids(join(dir, 'containers'))],
+    daemonPids: () => [...new Set([...daemonSideTree(daemon.pid!, 'lxc.payload.'), ...monitorPids(join(dir, 'containers'))])],
     async stop() {
       if (stopped) return;
       stopped = true;
