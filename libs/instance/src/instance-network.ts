@@ -7,7 +7,7 @@
  * IPv4 addresses come from fib_trie (the "/32 host LOCAL" leaves) joined with the main routing
  * table for the interface and prefix; IPv6 from if_inet6; counters from net/dev.
  */
-import { readFile } from 'node:fs/promises';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 export interface InterfaceAddress {
@@ -120,52 +120,79 @@ export function ipv4Owner(address: string, routes: readonly Route[]): { iface: s
   return best;
 }
 
-/** Reads the interfaces of the namespace of `pid`; an empty map when the process is gone. */
-export async function readInstanceNetwork(pid: number): Promise<Record<string, InterfaceState>> {
+/** What does not change while an interface exists: read once per (instance start, interface). */
+interface StaticFacts {
+  hwaddr: string;
+  type: InterfaceState['type'];
+}
+const staticFacts = new Map<string, StaticFacts>();
+
+/**
+ * Reads the interfaces of the namespace of `pid`; an empty map when the process is gone.
+ * Synchronous on purpose: these are small in-kernel files, and a direct read costs a few
+ * microseconds where a thread-pool round trip per file made a list of hundreds of instances
+ * take seconds. `startTime` (the init's start time) tells one container's pid from a reused one,
+ * so cached facts never leak to another container.
+ */
+export function readInstanceNetwork(pid: number, startTime = ''): Record<string, InterfaceState> {
   const proc = `/proc/${pid}`;
-  const read = (p: string) => readFile(p, 'utf8').catch(() => '');
-  const [dev, inet6, trie, route] = await Promise.all([
-    read(`${proc}/net/dev`),
-    read(`${proc}/net/if_inet6`),
-    read(`${proc}/net/fib_trie`),
-    read(`${proc}/net/route`),
-  ]);
-  const counters = parseNetDev(dev);
-  const v6 = parseIfInet6(inet6);
-  const routes = parseRoutes(route);
+  const counters = parseNetDev(readProc(`${proc}/net/dev`));
+  if (counters.size === 0) return {};
+  const v6 = parseIfInet6(readProc(`${proc}/net/if_inet6`));
+  const locals = parseLocalIpv4(readProc(`${proc}/net/fib_trie`));
   const v4 = new Map<string, InterfaceAddress[]>();
-  for (const address of parseLocalIpv4(trie)) {
-    const owner = ipv4Owner(address, routes);
-    if (!owner) continue;
-    const list = v4.get(owner.iface) ?? [];
-    list.push({ family: 'inet', address, netmask: String(owner.prefix), scope: address.startsWith('127.') ? 'local' : 'global' });
-    v4.set(owner.iface, list);
+  if (locals.length > 0) {
+    const routes = parseRoutes(readProc(`${proc}/net/route`));
+    for (const address of locals) {
+      const owner = ipv4Owner(address, routes);
+      if (!owner) continue;
+      const list = v4.get(owner.iface) ?? [];
+      list.push({ family: 'inet', address, netmask: String(owner.prefix), scope: address.startsWith('127.') ? 'local' : 'global' });
+      v4.set(owner.iface, list);
+    }
   }
   const out: Record<string, InterfaceState> = {};
-  await Promise.all(
-    [...counters.keys()].map(async (name) => {
-      const sys = join(proc, 'root', 'sys', 'class', 'net', name);
-      const [flags, mtu, address, type] = await Promise.all(['flags', 'mtu', 'address', 'type'].map((f) => read(join(sys, f))));
-      const up = (parseInt(flags.trim() || '0', 16) & 0x1) === 1;
-      const arpType = Number(type.trim());
-      out[name] = {
-        addresses: [...(v4.get(name) ?? []), ...(v6.get(name) ?? [])],
-        counters: counters.get(name)!,
-        hwaddr: arpType === 772 ? '' : address.trim(),
-        host_name: '',
-        mtu: Number(mtu.trim()) || 0,
-        state: up ? 'up' : 'down',
-        type: arpType === 772 || name === 'lo' ? 'loopback' : arpType === 65534 || arpType === 776 ? 'point-to-point' : 'broadcast',
-      };
-    }),
-  );
-  return sortByName(out);
+  for (const name of [...counters.keys()].sort()) {
+    const sys = join(proc, 'root', 'sys', 'class', 'net', name);
+    const flags = parseInt(readProc(join(sys, 'flags')).trim() || '0', 16);
+    out[name] = {
+      addresses: [...(v4.get(name) ?? []), ...(v6.get(name) ?? [])],
+      counters: counters.get(name)!,
+      ...factsOf(`${pid}:${startTime}:${name}`, name, sys),
+      host_name: '',
+      mtu: Number(readProc(join(sys, 'mtu')).trim()) || 0,
+      state: (flags & 0x1) === 1 ? 'up' : 'down',
+    };
+  }
+  forgetGone();
+  return out;
 }
 
-function sortByName<T>(map: Record<string, T>): Record<string, T> {
-  const out: Record<string, T> = {};
-  for (const k of Object.keys(map).sort()) out[k] = map[k];
-  return out;
+function factsOf(key: string, name: string, sys: string): StaticFacts {
+  let facts = staticFacts.get(key);
+  if (!facts) {
+    const arpType = Number(readProc(join(sys, 'type')).trim());
+    facts = {
+      hwaddr: arpType === 772 ? '' : readProc(join(sys, 'address')).trim(),
+      type: arpType === 772 || name === 'lo' ? 'loopback' : arpType === 65534 || arpType === 776 ? 'point-to-point' : 'broadcast',
+    };
+    staticFacts.set(key, facts);
+  }
+  return facts;
+}
+
+/** Drops facts of processes that are gone, now and then, so the cache never grows without bound. */
+function forgetGone(): void {
+  if (staticFacts.size < 4096) return;
+  for (const key of staticFacts.keys()) if (!existsSync(`/proc/${key.split(':')[0]}`)) staticFacts.delete(key);
+}
+
+function readProc(path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return '';
+  }
 }
 
 function leHexToInt(hex: string): number {
