@@ -252,6 +252,36 @@ describe('instances REST API', () => {
     expect(await rows()).toEqual([]);
   });
 
+  it('an ephemeral instance survives its restart, and goes at its stop', async () => {
+    await launch('eph2', { ephemeral: true });
+    const pid = d.runtime.get('eph2')!.pid;
+    expect((await stateOf('eph2', 'restart', { force: true })).status).toBe('Success');
+    expect(d.runtime.get('eph2')!.pid).not.toBe(pid);
+    expect((await d.api('GET', '/1.0/instances/eph2')).json.metadata.status).toBe('Running');
+    await stateOf('eph2', 'stop', { force: true });
+    expect((await d.api('GET', '/1.0/instances/eph2')).status).toBe(404);
+  });
+
+  it('a PUT that leaves out volatile keys keeps them; a running instance stays visible across a daemon restart', async () => {
+    await launch('keep1');
+    try {
+      const before = (await d.api('GET', '/1.0/instances/keep1')).json.metadata;
+      const put = await d.api('PUT', '/1.0/instances/keep1', { body: { config: { 'user.a': 'b' }, devices: {}, profiles: ['default'], ephemeral: false, description: '' } });
+      expect((await d.waitOp(put)).status).toBe('Success');
+      const after = (await d.api('GET', '/1.0/instances/keep1')).json.metadata;
+      expect(after.config['user.a']).toBe('b');
+      expect(after.config['volatile.base_image']).toBe(before.config['volatile.base_image']);
+      expect(after.config['volatile.uuid']).toBe(before.config['volatile.uuid']);
+      const pid = d.runtime.get('keep1')!.pid;
+      await d.restart();
+      const state = (await d.api('GET', '/1.0/instances/keep1/state')).json.metadata;
+      expect([state.status, state.pid]).toEqual(['Running', pid]);
+    } finally {
+      await stateOf('keep1', 'stop', { force: true });
+      await d.waitOp(await d.api('DELETE', '/1.0/instances/keep1'));
+    }
+  });
+
   it('keeps logs: lxc.log tells the lifecycle, console.log what init printed', async () => {
     await launch('logs1');
     try {
