@@ -5,7 +5,7 @@
  * every fingerprint the server reports is the sha256 a user computes over the file(s) and that
  * refused uploads leave nothing behind (no row, no file, no volume).
  */
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -70,8 +70,17 @@ describe('images API with the real lxc client', () => {
   let work: string;
   const files = { meta: '', rootfsXz: '', rootfsSquash: '' };
 
-  const lxc = (...args: string[]): Promise<LxcResult> =>
-    runLxc(LXC, { PATH: process.env.PATH ?? '/usr/bin:/bin', LXD_DIR: d.dir, HOME: home, LXD_CONF: join(home, 'lxc-conf') }, args);
+  const lxcEnv = () => ({ PATH: process.env.PATH ?? '/usr/bin:/bin', LXD_DIR: d.dir, HOME: home, LXD_CONF: join(home, 'lxc-conf') });
+  const lxc = (...args: string[]): Promise<LxcResult> => runLxc(LXC, lxcEnv(), args);
+  /** lxc with `input` on stdin (never execFileSync: the daemon runs in this very process) */
+  const lxcWithInput = (input: string, ...args: string[]): Promise<LxcResult> =>
+    new Promise((resolve) => {
+      const child = execFile(LXC, args, { env: lxcEnv(), timeout: 30_000 }, (err, stdout, stderr) => {
+        const code: unknown = err ? (err as { code?: unknown }).code : 0;
+        resolve({ code: typeof code === 'number' ? code : 1, stdout, stderr });
+      });
+      child.stdin!.end(input);
+    });
   const imageRows = async () => (await d.dataSource.query('SELECT fingerprint FROM images ORDER BY fingerprint')).map((r: { fingerprint: string }) => r.fingerprint);
   const aliasRows = async () => (await d.dataSource.query('SELECT name, fingerprint FROM image_aliases ORDER BY name')) as Array<{ name: string; fingerprint: string }>;
   const storeFiles = () => (existsSync(join(d.dir, 'images')) ? readdirSync(join(d.dir, 'images')).sort() : []);
@@ -182,6 +191,18 @@ describe('images API with the real lxc client', () => {
     expect(info.stdout).toContain('Public: no');
     expect(info.stdout).toMatch(/Aliases:\s*\n\s*- bb/);
     expect(info.stdout).toContain('os: busybox');
+  });
+
+  it('lxc image show / lxc image edit (YAML on stdin, sent back with the ETag)', async () => {
+    const shown = await lxc('image', 'show', 'bb');
+    expect(shown.code).toBe(0);
+    expect(shown.stdout).toContain('public: false');
+    expect(shown.stdout).toContain('os: busybox');
+    const edited = shown.stdout.replace('os: busybox', 'os: busybox-edited');
+    expect(await lxcWithInput(edited, 'image', 'edit', 'bb')).toEqual({ code: 0, stdout: '', stderr: '' });
+    expect((await d.api('GET', `/1.0/images/${unifiedFp()}`)).json.metadata.properties.os).toBe('busybox-edited');
+    expect((await lxcWithInput(shown.stdout, 'image', 'edit', 'bb')).code).toBe(0);
+    expect((await d.api('GET', `/1.0/images/${unifiedFp()}`)).json.metadata.properties.os).toBe('busybox');
   });
 
   it('lxc image import of a split pair (metadata + rootfs.tar.xz): fingerprint = sha256(metadata ++ rootfs)', async () => {
