@@ -7,8 +7,7 @@
  * IPv4 addresses come from fib_trie (the "/32 host LOCAL" leaves) joined with the main routing
  * table for the interface and prefix; IPv6 from if_inet6; counters from net/dev.
  */
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import type { PinnedFiles } from '@lodge/runtime';
 
 export interface InterfaceAddress {
   family: 'inet' | 'inet6';
@@ -120,29 +119,22 @@ export function ipv4Owner(address: string, routes: readonly Route[]): { iface: s
   return best;
 }
 
-/** What does not change while an interface exists: read once per (instance start, interface). */
-interface StaticFacts {
-  hwaddr: string;
-  type: InterfaceState['type'];
-}
-const staticFacts = new Map<string, StaticFacts>();
-
 /**
- * Reads the interfaces of the namespace of `pid`; an empty map when the process is gone.
- * Synchronous on purpose: these are small in-kernel files, and a direct read costs a few
- * microseconds where a thread-pool round trip per file made a list of hundreds of instances
- * take seconds. `startTime` (the init's start time) tells one container's pid from a reused one,
- * so cached facts never leak to another container.
+ * Reads the interfaces of a running container's network namespace; an empty map when it is gone.
+ * The /proc/<pid>/net files are the kernel's view of that namespace (host procfs: trusted); mtu,
+ * flags, type and address come from the sysfs the container mounted, read without following
+ * anything the container could point elsewhere (PinnedFiles.readInContainer). Every file is
+ * kept open while the container runs and re-read in one syscall: see PinnedFiles.
  */
-export function readInstanceNetwork(pid: number, startTime = ''): Record<string, InterfaceState> {
-  const proc = `/proc/${pid}`;
-  const counters = parseNetDev(readProc(`${proc}/net/dev`));
+export function readInstanceNetwork(pid: number, files: PinnedFiles): Record<string, InterfaceState> {
+  const proc = `/proc/${pid}/net`;
+  const counters = parseNetDev(files.read(`${proc}/dev`) ?? '');
   if (counters.size === 0) return {};
-  const v6 = parseIfInet6(readProc(`${proc}/net/if_inet6`));
-  const locals = parseLocalIpv4(readProc(`${proc}/net/fib_trie`));
+  const v6 = parseIfInet6(files.read(`${proc}/if_inet6`) ?? '');
+  const locals = parseLocalIpv4(files.read(`${proc}/fib_trie`) ?? '');
   const v4 = new Map<string, InterfaceAddress[]>();
   if (locals.length > 0) {
-    const routes = parseRoutes(readProc(`${proc}/net/route`));
+    const routes = parseRoutes(files.read(`${proc}/route`) ?? '');
     for (const address of locals) {
       const owner = ipv4Owner(address, routes);
       if (!owner) continue;
@@ -153,46 +145,21 @@ export function readInstanceNetwork(pid: number, startTime = ''): Record<string,
   }
   const out: Record<string, InterfaceState> = {};
   for (const name of [...counters.keys()].sort()) {
-    const sys = join(proc, 'root', 'sys', 'class', 'net', name);
-    const flags = parseInt(readProc(join(sys, 'flags')).trim() || '0', 16);
+    // /sys/class/net/<name> is a symlink; virtual devices (lo, veth, ...) live here
+    const attr = (file: string) => files.readInContainer(pid, ['sys', 'devices', 'virtual', 'net', name, file])?.trim() ?? '';
+    const flags = parseInt(attr('flags') || '0', 16);
+    const arpType = Number(attr('type'));
     out[name] = {
       addresses: [...(v4.get(name) ?? []), ...(v6.get(name) ?? [])],
       counters: counters.get(name)!,
-      ...factsOf(`${pid}:${startTime}:${name}`, name, sys),
+      hwaddr: arpType === 772 ? '' : attr('address'),
+      type: arpType === 772 || name === 'lo' ? 'loopback' : arpType === 65534 || arpType === 776 ? 'point-to-point' : 'broadcast',
       host_name: '',
-      mtu: Number(readProc(join(sys, 'mtu')).trim()) || 0,
+      mtu: Number(attr('mtu')) || 0,
       state: (flags & 0x1) === 1 ? 'up' : 'down',
     };
   }
-  forgetGone();
   return out;
-}
-
-function factsOf(key: string, name: string, sys: string): StaticFacts {
-  let facts = staticFacts.get(key);
-  if (!facts) {
-    const arpType = Number(readProc(join(sys, 'type')).trim());
-    facts = {
-      hwaddr: arpType === 772 ? '' : readProc(join(sys, 'address')).trim(),
-      type: arpType === 772 || name === 'lo' ? 'loopback' : arpType === 65534 || arpType === 776 ? 'point-to-point' : 'broadcast',
-    };
-    staticFacts.set(key, facts);
-  }
-  return facts;
-}
-
-/** Drops facts of processes that are gone, now and then, so the cache never grows without bound. */
-function forgetGone(): void {
-  if (staticFacts.size < 4096) return;
-  for (const key of staticFacts.keys()) if (!existsSync(`/proc/${key.split(':')[0]}`)) staticFacts.delete(key);
-}
-
-function readProc(path: string): string {
-  try {
-    return readFileSync(path, 'utf8');
-  } catch {
-    return '';
-  }
 }
 
 function leHexToInt(hex: string): number {

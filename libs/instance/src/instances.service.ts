@@ -423,7 +423,7 @@ export class InstancesService {
     }
     const stopped: InstanceRuntimeState = { status: 'Stopped', pid: 0, processes: 0, cpuTimeNs: 0, memory: { usage: 0, peak: 0, swap: 0 }, network: null, rootUsage };
     if (!c || status === 'Stopped') return stopped;
-    const network = readInstanceNetwork(c.pid, c.describe().startTime);
+    const network = readInstanceNetwork(c.pid, c.stateFiles);
     const stats = await c.stats().catch(() => undefined);
     if (!stats) return stopped; // it ended while we looked
     return {

@@ -3,6 +3,7 @@
  * cgroup and what is needed to exec into it again after a daemon restart. Obtained from
  * RuntimeService.spawn() or RuntimeService.adopt().
  */
+import { PinnedFiles } from './probes/pinned-files';
 import { ConflictError, InvalidArgumentError } from '@lodge/common';
 import { CgroupBackend, CgroupHandle, CgroupStats, ResourceLimits } from './cgroup';
 import { validateLimits, assertLimitsSupported } from './cgroup';
@@ -64,6 +65,11 @@ export class Container {
   readonly pid: number;
   /** Resolves once init has ended and its cgroup is gone; never rejects. */
   readonly exited: Promise<ContainerExit>;
+  /**
+   * The files its state is read from (cgroup counters, /proc/<pid>/net, its sysfs), kept open
+   * while it runs so that reading the state of many containers stays cheap.
+   */
+  readonly stateFiles = new PinnedFiles();
   private exitInfo?: ContainerExit;
   private frozen = false;
   private readonly watchId: number;
@@ -196,7 +202,7 @@ export class Container {
 
   async stats(): Promise<CgroupStats> {
     this.assertRunning('read usage of');
-    return this.cgroups.stats(this.cgroup);
+    return this.cgroups.stats(this.cgroup, this.stateFiles);
   }
 
   /** The console log (the last `maxBytes` of it when given). */
@@ -210,6 +216,7 @@ export class Container {
 
   private async cleanUp(exit: NativeExit): Promise<ContainerExit> {
     this.addon.closeFd(this.pidfd);
+    this.stateFiles.close();
     // Init is gone, so the kernel is killing the rest of its pid namespace; stragglers in the
     // cgroup (none expected) are killed too before the cgroup goes.
     try {

@@ -10,3 +10,4 @@ export { BindMount } from './mounts/system-mounts';
 export { signalNumber } from './confinement/signals';
 export { DEFAULT_DROPPED_CAPABILITIES } from './confinement/capabilities';
 export { readConsoleLog, releaseConsoleLog } from './console/console-log';
+export { PinnedFiles, FileReader, directReader } from './probes/pinned-files';

@@ -55,6 +55,7 @@ export class EngineLifecycle implements OnApplicationBootstrap {
     @Inject(STORAGE_POOLS) private readonly pools: DaemonStoragePools,
     private readonly instances: InstancesService,
     private readonly rows: InstancesRepository,
+    private readonly images: ImageStore,
     @Inject(ENGINE_OPTIONS) private readonly options: EngineOptions,
   ) {}
 
@@ -64,6 +65,7 @@ export class EngineLifecycle implements OnApplicationBootstrap {
       if (!existsSync(join(pool.path, 'containers'))) await pool.createPool();
     }
     await this.removeInterruptedWork();
+    await this.images.cleanupLeftovers(); // uploads a killed daemon did not finish
     if (this.options.reconcile === false) return;
     const r = await this.instances.reconcile();
     if (r.adopted.length + r.started.length + r.stopped.length > 0) {

@@ -4,6 +4,7 @@
  * once at start (see probe.ts) and never branches on the version elsewhere: callers
  * look at `capabilities` instead.
  */
+import type { FileReader } from '../probes/pinned-files';
 import { ResourceLimits } from './limits';
 
 export interface CgroupCapabilities {
@@ -71,7 +72,8 @@ export interface CgroupBackend {
   update(handle: CgroupHandle, limits: ResourceLimits): Promise<void>;
 
   /** Read usage counters. */
-  stats(handle: CgroupHandle): Promise<CgroupStats>;
+  /** `reader`: how the counter files are read (a container passes its kept-open files). */
+  stats(handle: CgroupHandle, reader?: FileReader): Promise<CgroupStats>;
 
   /** Freeze every task in the cgroup and resolve once the kernel reports it frozen. */
   freeze(handle: CgroupHandle): Promise<void>;

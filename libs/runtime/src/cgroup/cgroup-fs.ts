@@ -9,6 +9,7 @@
 import { chownSync, constants, promises as fsp } from 'fs';
 import { basename, join } from 'path';
 import { DomainError, SystemError } from '@lodge/common';
+import type { FileReader } from '../probes/pinned-files';
 
 const WRITE_FLAGS = constants.O_WRONLY | constants.O_TRUNC;
 
@@ -94,7 +95,20 @@ export async function readOptional(file: string): Promise<string | undefined> {
  * without it a missing file throws (SystemError ENOENT).
  */
 export async function readNumber(file: string, dflt?: number): Promise<number> {
-  const text = dflt === undefined ? await readValue(file) : await readOptional(file);
+  return parseNumber(file, dflt === undefined ? await readValue(file) : await readOptional(file), dflt);
+}
+
+/**
+ * readNumber through a FileReader: the statistics of running containers are read through their
+ * kept-open files (see PinnedFiles), synchronously, as an instance list reads them all at once.
+ */
+export function readNumberWith(reader: FileReader, file: string, dflt?: number): number {
+  const text = reader.read(file)?.trim();
+  if (text === undefined && dflt === undefined) throw new SystemError(`read ${basename(file)}`, 'ENOENT', file);
+  return parseNumber(file, text, dflt);
+}
+
+function parseNumber(file: string, text: string | undefined, dflt?: number): number {
   if (text === undefined || text === '') return dflt ?? 0;
   if (text === 'max') return Infinity;
   const n = Number(text);

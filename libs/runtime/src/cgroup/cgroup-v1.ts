@@ -21,6 +21,7 @@ import {
   parseKeyed,
   pollUntil,
   readNumber,
+  readNumberWith,
   readOptional,
   readProcsTree,
   readValue,
@@ -33,6 +34,7 @@ import {
   delegateCgroupDirs,
 } from './cgroup-fs';
 import { DEFAULT_CGROUP_TIMEOUT_MS, LODGE_CGROUP_PARENT } from './constants';
+import { directReader, FileReader } from '../probes/pinned-files';
 
 /** How long a freezer write may read back the old state before it is written again. */
 const FREEZER_RETRY_MS = 100;
@@ -412,20 +414,18 @@ export class CgroupV1Backend implements CgroupBackend {
 
   // ---- runtime -----------------------------------------------------------------------------
 
-  async stats(handle: CgroupHandle): Promise<CgroupStats> {
+  async stats(handle: CgroupHandle, reader: FileReader = directReader): Promise<CgroupStats> {
     const name = nameOfHandle(handle);
     const mem = this.ctlDir('memory', name);
     const cpuacct = this.ctlDir('cpuacct', name);
     const pids = this.ctlDir('pids', name);
     const swap = this.capabilities.swapLimit;
-    const [usage, peak, memswUsage, oomControl, cpu, tasks] = await Promise.all([
-      mem ? readNumber(join(mem, 'memory.usage_in_bytes')) : 0,
-      mem ? readNumber(join(mem, 'memory.max_usage_in_bytes'), 0) : 0,
-      mem && swap ? readNumber(join(mem, 'memory.memsw.usage_in_bytes'), 0) : 0,
-      mem ? readOptional(join(mem, 'memory.oom_control')) : undefined,
-      cpuacct ? readNumber(join(cpuacct, 'cpuacct.usage')) : 0,
-      pids ? readNumber(join(pids, 'pids.current')) : this.pids(handle).then((p) => p.length),
-    ]);
+    const usage = mem ? readNumberWith(reader, join(mem, 'memory.usage_in_bytes')) : 0;
+    const peak = mem ? readNumberWith(reader, join(mem, 'memory.max_usage_in_bytes'), 0) : 0;
+    const memswUsage = mem && swap ? readNumberWith(reader, join(mem, 'memory.memsw.usage_in_bytes'), 0) : 0;
+    const oomControl = mem ? reader.read(join(mem, 'memory.oom_control')) : undefined;
+    const cpu = cpuacct ? readNumberWith(reader, join(cpuacct, 'cpuacct.usage')) : 0;
+    const tasks = pids ? readNumberWith(reader, join(pids, 'pids.current')) : (await this.pids(handle)).length;
     return {
       memoryCurrent: usage,
       memoryPeak: peak,

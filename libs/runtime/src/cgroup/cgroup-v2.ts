@@ -23,6 +23,7 @@ import {
   parseKeyed,
   pollUntil,
   readNumber,
+  readNumberWith,
   readOptional,
   readProcsTree,
   readValue,
@@ -34,6 +35,7 @@ import {
   delegateCgroupDirs,
 } from './cgroup-fs';
 import { DEFAULT_CGROUP_TIMEOUT_MS, LODGE_CGROUP_PARENT } from './constants';
+import { directReader, FileReader } from '../probes/pinned-files';
 import type { ResourceLimits } from './limits';
 import {
   assertCpusetSubset,
@@ -329,17 +331,16 @@ export class CgroupV2Backend implements CgroupBackend {
 
   // ---- runtime -----------------------------------------------------------------------------
 
-  async stats(handle: CgroupHandle): Promise<CgroupStats> {
+  async stats(handle: CgroupHandle, reader: FileReader = directReader): Promise<CgroupStats> {
     const dir = this.dirOf(nameOfHandle(handle));
     const c = this.caps;
-    const [memoryCurrent, memoryPeak, swapCurrent, cpuStat, pids, memEvents] = await Promise.all([
-      c.memory ? readNumber(join(dir, 'memory.current')) : 0,
-      c.memory ? readNumber(join(dir, 'memory.peak'), 0) : 0,
-      c.memory ? readNumber(join(dir, 'memory.swap.current'), 0) : 0,
-      readValue(join(dir, 'cpu.stat')),
-      c.pids ? readNumber(join(dir, 'pids.current')) : this.pids(handle).then((p) => p.length),
-      c.memory ? readOptional(join(dir, 'memory.events')) : undefined,
-    ]);
+    const memoryCurrent = c.memory ? readNumberWith(reader, join(dir, 'memory.current')) : 0;
+    const memoryPeak = c.memory ? readNumberWith(reader, join(dir, 'memory.peak'), 0) : 0;
+    const swapCurrent = c.memory ? readNumberWith(reader, join(dir, 'memory.swap.current'), 0) : 0;
+    const cpuStat = reader.read(join(dir, 'cpu.stat'));
+    if (cpuStat === undefined) throw new SystemError('read cpu.stat', 'ENOENT', join(dir, 'cpu.stat'));
+    const pids = c.pids ? readNumberWith(reader, join(dir, 'pids.current')) : (await this.pids(handle)).length;
+    const memEvents = c.memory ? reader.read(join(dir, 'memory.events')) : undefined;
     return {
       memoryCurrent,
       memoryPeak,
