@@ -31,13 +31,7 @@ export const directReader: FileReader = {
     } catch {
       return undefined;
     }
-    try {
-      return preadAll(fd);
-    } catch {
-      return undefined;
-    } finally {
-      closeSync(fd);
-    }
+    return readAndClose(fd);
   },
 };
 
@@ -83,15 +77,7 @@ export class PinnedFiles implements FileReader {
       } catch {
         return undefined;
       }
-      if (this.closed) {
-        try {
-          return preadAll(fd);
-        } catch {
-          return undefined;
-        } finally {
-          closeSync(fd);
-        }
-      }
+      if (this.closed) return readAndClose(fd);
       this.fds.set(key, fd);
     }
     try {
@@ -102,6 +88,16 @@ export class PinnedFiles implements FileReader {
       closeSync(fd);
       return undefined;
     }
+  }
+}
+
+function readAndClose(fd: number): string | undefined {
+  try {
+    return preadAll(fd);
+  } catch {
+    return undefined;
+  } finally {
+    closeSync(fd);
   }
 }
 
