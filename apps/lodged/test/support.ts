@@ -286,9 +286,11 @@ export interface LxcResult {
 /** Runs Debian's lxc client with the given environment; never throws, the exit code tells. */
 export function runLxc(lxcPath: string, env: NodeJS.ProcessEnv, args: string[]): Promise<LxcResult> {
   return new Promise((resolve) => {
-    execFile(lxcPath, args, { env, timeout: 30_000 }, (err, stdout, stderr) => {
+    const child = execFile(lxcPath, args, { env, timeout: 30_000 }, (err, stdout, stderr) => {
       const code: unknown = err ? (err as { code?: unknown }).code : 0;
       resolve({ code: typeof code === 'number' ? code : 1, stdout, stderr });
     });
+    // stdin at EOF: `lxc init`/`launch` read YAML from a non-terminal stdin until it ends
+    child.stdin?.end();
   });
 }

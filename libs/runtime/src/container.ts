@@ -184,6 +184,11 @@ export class Container {
     this.frozen = true;
   }
 
+  /** Re-adoption of a container an earlier daemon froze: it is still frozen. */
+  markFrozen(): void {
+    this.frozen = true;
+  }
+
   async thaw(): Promise<void> {
     this.assertRunning('thaw');
     await this.cgroups.thaw(this.cgroup);

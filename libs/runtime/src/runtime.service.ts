@@ -219,7 +219,9 @@ export class RuntimeService {
       return undefined;
     }
     const cgroup = await this.cgroups.open(record.name);
-    return this.track(record, pidfd, cgroup);
+    const c = this.track(record, pidfd, cgroup);
+    if (await this.cgroups.isFrozen(cgroup).catch(() => false)) c.markFrozen();
+    return c;
   }
 
   /**

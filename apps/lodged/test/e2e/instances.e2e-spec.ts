@@ -276,6 +276,12 @@ describe('instances REST API', () => {
       await d.restart();
       const state = (await d.api('GET', '/1.0/instances/keep1/state')).json.metadata;
       expect([state.status, state.pid]).toEqual(['Running', pid]);
+      // a paused instance is still paused after a restart, and can be resumed
+      expect((await stateOf('keep1', 'freeze')).status).toBe('Success');
+      await d.restart();
+      expect((await d.api('GET', '/1.0/instances/keep1')).json.metadata.status).toBe('Frozen');
+      expect((await stateOf('keep1', 'unfreeze')).status).toBe('Success');
+      expect((await d.api('GET', '/1.0/instances/keep1')).json.metadata.status).toBe('Running');
     } finally {
       await stateOf('keep1', 'stop', { force: true });
       await d.waitOp(await d.api('DELETE', '/1.0/instances/keep1'));

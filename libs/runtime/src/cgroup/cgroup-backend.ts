@@ -75,6 +75,9 @@ export interface CgroupBackend {
   /** `reader`: how the counter files are read (a container passes its kept-open files). */
   stats(handle: CgroupHandle, reader?: FileReader): Promise<CgroupStats>;
 
+  /** Whether the cgroup is frozen (or freezing): a re-adopted container may have been paused. */
+  isFrozen(handle: CgroupHandle): Promise<boolean>;
+
   /** Freeze every task in the cgroup and resolve once the kernel reports it frozen. */
   freeze(handle: CgroupHandle): Promise<void>;
   thaw(handle: CgroupHandle): Promise<void>;

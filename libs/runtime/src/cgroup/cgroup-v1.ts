@@ -441,6 +441,13 @@ export class CgroupV1Backend implements CgroupBackend {
     return [...new Set(pids)].sort((a, b) => a - b);
   }
 
+  async isFrozen(handle: CgroupHandle): Promise<boolean> {
+    const dir = this.ctlDir('freezer', nameOfHandle(handle));
+    if (dir === undefined) return false;
+    const state = await readOptional(join(dir, 'freezer.state'));
+    return state === 'FROZEN' || state === 'FREEZING';
+  }
+
   async freeze(handle: CgroupHandle): Promise<void> {
     await this.setFreezer(nameOfHandle(handle), 'FROZEN', this.timeoutMs);
   }

@@ -356,6 +356,10 @@ export class CgroupV2Backend implements CgroupBackend {
     return [...new Set(pids)].sort((a, b) => a - b);
   }
 
+  async isFrozen(handle: CgroupHandle): Promise<boolean> {
+    return (await readOptional(join(this.dirOf(nameOfHandle(handle)), 'cgroup.freeze'))) === '1';
+  }
+
   async freeze(handle: CgroupHandle): Promise<void> {
     await this.setFrozen(this.dirOf(nameOfHandle(handle)), true, this.timeoutMs);
   }
