@@ -154,13 +154,25 @@ build_busybox() {
 		  os: busybox
 		  release: "$BB_VERSION"
 		  variant: default
-		templates: {}
+		templates:
+		  /etc/hostname:
+		    when:
+		    - create
+		    - copy
+		    create_only: false
+		    template: hostname.tpl
+		    properties: {}
+	EOF
+	# as real LXD images do: the instance's name becomes its hostname
+	mkdir -p "$tmp/templates"
+	put_file "$tmp/templates/hostname.tpl" 0644 <<-'EOF'
+		{{ container.name }}
 	EOF
 	own_root "$tmp"
 	swap_in "$tmp" "$BB_DIR"
 
 	tar --numeric-owner --owner=0 --group=0 --sort=name -C "$BB_DIR" \
-		-cJf "$BB_TAR.tmp" metadata.yaml rootfs
+		-cJf "$BB_TAR.tmp" metadata.yaml rootfs templates
 	mv -f "$BB_TAR.tmp" "$BB_TAR"
 }
 

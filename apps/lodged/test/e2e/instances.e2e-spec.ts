@@ -288,6 +288,21 @@ describe('instances REST API', () => {
     }
   });
 
+  it("renders the image's templates: the test image's /etc/hostname template names the container", async () => {
+    await launch('tpl-host');
+    try {
+      const c = d.runtime.get('tpl-host')!;
+      expect(readFileSync(`/proc/${c.pid}/root/etc/hostname`, 'utf8').trim()).toBe('tpl-host');
+      await until(async () => (await d.api('GET', '/1.0/instances/tpl-host/console')).text.includes('booted'));
+      const p = await c.exec({ argv: ['/bin/hostname'] });
+      p.stdin!.end();
+      expect((await p.output()).stdout.trim()).toBe('tpl-host');
+    } finally {
+      await stateOf('tpl-host', 'stop', { force: true });
+      await d.waitOp(await d.api('DELETE', '/1.0/instances/tpl-host'));
+    }
+  });
+
   it('keeps logs: lxc.log tells the lifecycle, console.log what init printed', async () => {
     await launch('logs1');
     try {
