@@ -347,6 +347,26 @@ export class InstancesService {
     }
   }
 
+  /**
+   * After a profile changed: every running instance using it gets the limits of its new expanded
+   * config at once, as LXD applies profile updates live. All are tried; the ones that could not
+   * take them (e.g. a memory limit below what the container uses) are reported together.
+   */
+  async applyProfileChange(profile: string): Promise<void> {
+    const failed: string[] = [];
+    for (const row of await this.instances.list()) {
+      if (!row.profiles.includes(profile)) continue;
+      const container = this.runtime.get(row.name);
+      if (!container) continue;
+      try {
+        await container.setLimits(toRuntimeLimits((await this.expand(row)).expanded_config, this.host()));
+      } catch (err) {
+        failed.push(`${row.name}: ${err instanceof Error ? err.message : String(err)}`);
+      }
+    }
+    if (failed.length > 0) throw new InvalidArgumentError(`Failed to apply the profile to running instances: ${failed.join('; ')}`);
+  }
+
   /** What rename() checks before it changes anything: the new name, a stopped instance, a free name. */
   async validateRename(name: string, newName: string): Promise<InstanceEntity> {
     validateInstanceName(newName);

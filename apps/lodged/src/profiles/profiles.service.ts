@@ -1,7 +1,7 @@
 /**
  * The profile use cases behind /1.0/profiles: list, get (with used_by), create, replace, patch,
- * rename, delete. Instances expand their profiles when they start (InstancesService), so a
- * change here reaches an instance at its next start.
+ * rename, delete. Instances expand their profiles when they start (InstancesService); running
+ * instances using a changed profile take its new limits at once, the rest at their next start.
  *
  * A change that would break an instance using the profile is refused before anything is stored:
  * its root disk must stay where it is and its expanded devices must stay valid.
@@ -10,7 +10,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { AlreadyExistsError, InvalidArgumentError, NotFoundError } from '@lodge/common';
 import { expandConfig, findRootDisk, validateDevices } from '@lodge/config';
 import type { Devices } from '@lodge/config';
-import { STORAGE_POOLS, StoragePools } from '@lodge/instance';
+import { InstancesService, STORAGE_POOLS, StoragePools } from '@lodge/instance';
 import { InstanceEntity, InstancesRepository, ProfileEntity, ProfilesRepository } from '@lodge/state';
 import { EventsService } from '../events/events.service';
 import { checkIfMatch } from '../http/etag';
@@ -43,6 +43,8 @@ export class ProfilesService {
     private readonly instances: InstancesRepository,
     @Inject(STORAGE_POOLS) private readonly pools: StoragePools,
     private readonly events: EventsService,
+    /** the instance use cases: running instances take a profile's new limits at once */
+    private readonly engine: InstancesService,
   ) {}
 
   /** Every profile of the project with its used_by: two queries, whatever the counts. */
@@ -119,6 +121,7 @@ export class ProfilesService {
     await this.checkUsers(current, next, project);
     await this.profiles.update(current.name, next, project);
     this.lifecycle('profile-updated', current.name, project, auth);
+    await this.engine.applyProfileChange(current.name);
   }
 
   /** A disk device's pool must exist (LXD's disk device validation). */

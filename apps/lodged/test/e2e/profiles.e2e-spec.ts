@@ -287,6 +287,28 @@ describe('profiles and resources through the lxc client', () => {
     expect((await d.api('GET', '/1.0/profiles/second-renamed')).status).toBe(404);
   });
 
+  it('applies a changed limit of a profile to the running instances using it at once', async () => {
+    expect((await lxc('profile', 'create', 'capped')).code).toBe(0);
+    expect((await lxc('profile', 'set', 'capped', 'limits.memory', '96MiB')).code).toBe(0);
+    await d.instances.create({ name: 'capped1', source: { type: 'image', alias: 'bb' }, profiles: ['default', 'capped'] });
+    try {
+      const c = await d.instances.start('capped1');
+      const memLimit = () => {
+        const dir = c.cgroup.paths.find((p) => p.includes('/memory'))!;
+        const file = dir.includes('/memory/') ? 'memory.limit_in_bytes' : 'memory.max';
+        return Number(readFileSync(join(dir, file), 'utf8'));
+      };
+      expect(memLimit()).toBe(96 * 1024 * 1024);
+      const set = await lxc('profile', 'set', 'capped', 'limits.memory', '48MiB');
+      expect([set.code, set.stderr]).toEqual([0, '']);
+      expect(memLimit()).toBe(48 * 1024 * 1024);
+    } finally {
+      await d.instances.stop('capped1', { force: true }).catch(() => undefined);
+      await d.instances.delete('capped1');
+      await lxc('profile', 'delete', 'capped');
+    }
+  });
+
   it('emits lifecycle events for profile changes', async () => {
     const ws = await openWs(d.socket, '/1.0/events?type=lifecycle');
     try {
