@@ -1,0 +1,41 @@
+/** Runs the real `lodge` binary (bin/lodge.js) as a user would, with its own config dir. */
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+
+export const LODGE_BIN = join(__dirname, '..', '..', '..', 'bin', 'lodge.js');
+
+export interface LodgeResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Never throws: the exit code tells. stdin gets `input` (or nothing) and is then closed. */
+export function runLodge(env: NodeJS.ProcessEnv, args: string[], input?: string | Buffer): Promise<LodgeResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [LODGE_BIN, ...args], { env, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code: code ?? 1, stdout, stderr }));
+    child.stdin.end(input ?? '');
+  });
+}
+
+/** A `lodge` bound to one daemon dir and one config dir; ok() fails the test on a non-zero exit. */
+export function lodgeFor(env: () => NodeJS.ProcessEnv) {
+  const lodge = (...args: string[]) => runLodge(env(), args);
+  const withInput = (input: string, ...args: string[]) => runLodge(env(), args, input);
+  const ok = async (...args: string[]): Promise<string> => {
+    const r = await lodge(...args);
+    if (r.code !== 0) throw new Error(`lodge ${args.join(' ')} failed (${r.code}): ${r.stderr}`);
+    return r.stdout;
+  };
+  return { lodge, withInput, ok };
+}
+
+export function baseEnv(home: string, dir?: string): NodeJS.ProcessEnv {
+  return { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: home, LODGE_CONF: join(home, 'lodge-conf'), ...(dir ? { LODGE_DIR: dir } : {}) };
+}
