@@ -19,7 +19,6 @@ export function buildProgram(io: CliIo): { program: Command; ctx: CliContext } {
     .option('--dir <dir>', "the local daemon's directory (its unix.socket); LODGE_DIR, else /var/lib/lodge")
     .option('--remote <name>', 'the remote to talk to when an argument names none')
     .option('--project <name>', 'the project to work in')
-    .enablePositionalOptions()
     .showHelpAfterError()
     .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) });
   registerLifecycle(program, ctx);

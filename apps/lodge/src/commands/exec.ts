@@ -54,7 +54,6 @@ export function registerExec(program: Command, ctx: CliContext): void {
     .option('--cwd <dir>', 'working directory in the instance')
     .option('--user <uid>', 'user id to run as')
     .option('--group <gid>', 'group id to run as')
-    .passThroughOptions()
     .action(async (arg: string, command: string[], f: ExecFlags) => {
       const { client, name } = await ctx.target(arg);
       ctx.exitCode = await runExec(client, name, execOptions(command, f, ctx.io), ctx.io);
