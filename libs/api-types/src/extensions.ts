@@ -16,14 +16,27 @@ export const API_EXTENSIONS: readonly string[] = Object.freeze([
   'etag',
   // PATCH /1.0 merges server config.
   'patch',
+  // POST .../files with X-LXD-type: directory (`lxc file push -r`, `lxc file mkdir`; files e2e test).
+  'directory_manipulation',
   // GET /1.0/profiles/{name} lists the instances using it in `used_by` (profiles e2e test).
   'profile_usedby',
+  // POST .../exec with record-output: output under /logs/exec-output, named in metadata.output (exec e2e test).
+  'container_exec_recording',
   // PUT/PATCH /1.0/certificates/{fingerprint} (name, type; ETag/If-Match).
   'certificate_update',
+  // exec control socket {command: "signal"} forwards the signal to the command (exec e2e test).
+  'container_exec_signal_handling',
   // GET /1.0/storage-pools[/{name}] (read-only: the `default` dir pool). `lxc storage list` needs it.
   'storage',
+  // DELETE .../files, X-LXD-write: append (files e2e test).
+  'file_delete',
+  'file_append',
+  // POST .../files with X-LXD-type: symlink (files e2e test).
+  'file_symlinks',
   // GET /1.0/resources: host CPU, memory, disks (`lxc info --resources`, profiles e2e test).
   'resources',
+  // GET .../files on a symlink returns its target with X-LXD-type: symlink (files e2e test).
+  'file_get_symlink',
   // Operations carry a `description`.
   'operation_description',
   // GET /1.0/instances?recursion=2: instances with state, snapshots, backups in one call (`lxc list`; instances e2e tests).
@@ -39,6 +52,8 @@ export const API_EXTENSIONS: readonly string[] = Object.freeze([
   'event_location',
   // resources: the v2 layout (sockets/cores/threads), thread NUMA nodes, core dies.
   'resources_v2',
+  // exec with user, group and cwd (`lxc exec --user --group --cwd`; exec e2e test).
+  'container_exec_user_group_cwd',
   // /1.0/instances (with /1.0/containers kept as an alias): the instances REST API (instances e2e tests).
   'instances',
   // ?filter= on GET /1.0/instances (`lxc list` refuses to run without it).
