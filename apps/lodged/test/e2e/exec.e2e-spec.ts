@@ -150,6 +150,44 @@ describe('exec in real containers', () => {
     stdin.ws.close();
   });
 
+  it('interactive exec over REST: one pty socket both ways, window-resize on the control socket', async () => {
+    const res = await d.api('POST', '/1.0/instances/c1/exec', {
+      // the shell reports its size at the start and on each SIGWINCH, until it reads a line
+      body: { command: ['sh', '-c', 'trap "stty size" WINCH; stty size; while ! read x; do :; done; echo "read $x"; exit 4'], 'wait-for-websocket': true, interactive: true, width: 100, height: 30, environment: { TERM: 'xterm' } },
+    });
+    const op = res.json.metadata;
+    expect(Object.keys(op.metadata.fds).sort()).toEqual(['0', 'control']);
+    const control = await attach(d, op.id, op.metadata.fds.control);
+    const pty = await attach(d, op.id, op.metadata.fds['0']);
+    await new Promise<void>((resolve) => {
+      const poll = () => (pty.text().includes('30 100') ? resolve() : setTimeout(poll, 20));
+      poll();
+    });
+    control.ws.send(JSON.stringify({ command: 'window-resize', args: { width: '120', height: '40' } }));
+    await new Promise<void>((resolve) => {
+      const poll = () => (pty.text().includes('40 120') ? resolve() : setTimeout(poll, 20));
+      poll();
+    });
+    pty.ws.send(Buffer.from('typed\r'), { binary: true });
+    const done = await d.api('GET', `/1.0/operations/${op.id}/wait?timeout=-1`);
+    expect(done.json.metadata.metadata.return).toBe(4);
+    await pty.closed;
+    // the terminal echoes what was typed and turns newlines into CRLF
+    expect(pty.text().split('\r\n')).toEqual(['30 100', '40 120', 'typed', 'read typed', '']);
+    control.ws.close();
+  });
+
+  it('closing the control socket kills the command (return 128 + SIGKILL)', async () => {
+    const res = await d.api('POST', '/1.0/instances/c1/exec', { body: { command: ['sleep', '1000'], 'wait-for-websocket': true } });
+    const op = res.json.metadata;
+    const control = await attach(d, op.id, op.metadata.fds.control);
+    for (const fd of ['0', '1', '2']) await attach(d, op.id, op.metadata.fds[fd]);
+    // whether the command has started yet or not, it does not outlive the control socket
+    control.ws.close();
+    const done = await d.api('GET', `/1.0/operations/${op.id}/wait?timeout=-1`);
+    expect(done.json.metadata.metadata.return).toBe(128 + 9);
+  });
+
   it('an unknown websocket secret is refused', async () => {
     const res = await d.api('POST', '/1.0/instances/c1/exec', { body: { command: ['true'], 'wait-for-websocket': true } });
     const op = res.json.metadata;
