@@ -78,6 +78,11 @@ describe('instance files in real containers', () => {
     writeFileSync(join(tree, 'sub', 'b.txt'), 'B');
     await ok('file', 'push', '-r', tree, 'c1/tmp/');
     expect((await sh('cat /tmp/tree/a.txt /tmp/tree/sub/b.txt; stat -c "%F" /tmp/tree/sub')).split('\n')).toEqual(['ABdirectory', '']);
+    // and back with pull -r
+    const back = join(home, 'back');
+    mkdirSync(back);
+    await ok('file', 'pull', '-r', 'c1/tmp/tree', back);
+    expect([readFileSync(join(back, 'tree', 'a.txt'), 'utf8'), readFileSync(join(back, 'tree', 'sub', 'b.txt'), 'utf8')]).toEqual(['A', 'B']);
     await ok('file', 'delete', 'c1/tmp/tree/a.txt');
     expect((await sh('ls /tmp/tree')).trim()).toBe('sub');
     const missing = await files('DELETE', '/tmp/tree/a.txt');
@@ -177,6 +182,25 @@ describe('instance files in real containers', () => {
     expect((await ok('exec', 'cold', '--', 'stat', '-c', '%u', '/bin')).trim()).toBe('0');
     // /root came up from the image layer with the write: it is still root's inside
     expect((await ok('exec', 'cold', '--', 'stat', '-c', '%u %g', '/root')).trim()).toBe('0 0');
+  });
+
+  it('pylxd 2.2 (Debian python3-pylxd) puts, gets and deletes files', async () => {
+    const script = [
+      'import json, pylxd',
+      'c = pylxd.Client().containers.get("c1")',
+      'c.files.put("/root/py.txt", b"from pylxd\\n", mode="0600", uid=3, gid=4)',
+      'got = c.files.get("/root/py.txt").decode()',
+      'c.files.delete("/root/py.txt")',
+      'print(json.dumps({"got": got}))',
+    ].join('\n');
+    const r = await new Promise<LxcResult>((resolve) => {
+      execFile('/usr/bin/python3', ['-c', script], { env: { PATH: '/usr/bin:/bin', LXD_DIR: d.dir, HOME: home } }, (err, stdout, stderr) =>
+        resolve({ code: err ? 1 : 0, stdout, stderr }),
+      );
+    });
+    if (r.code !== 0) throw new Error(`pylxd failed: ${r.stderr}`);
+    expect(JSON.parse(r.stdout)).toEqual({ got: 'from pylxd\n' });
+    expect((await files('GET', '/root/py.txt')).status).toBe(404);
   });
 
   it('unknown instances and paths are 404', async () => {
