@@ -7,7 +7,7 @@ import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EngineDaemon, importBusybox, startEngineDaemon } from '../../lodged/test/engine-daemon';
-import { baseEnv, lodgeFor } from './run-lodge';
+import { baseEnv, lodgeFor, runLodgeOnTty } from './run-lodge';
 
 describe('lodge CLI: exec and file', () => {
   let d: EngineDaemon;
@@ -63,6 +63,13 @@ describe('lodge CLI: exec and file', () => {
     expect(r.stdout).toContain('on-a-tty');
     const piped = await lodge('exec', '-T', 'x1', '--', '/bin/sh', '-c', 'test -t 1 || echo not-a-tty');
     expect(piped.stdout).toBe('not-a-tty\n');
+  });
+
+  it('on a terminal, exec runs the command on a pty of the terminal size (auto mode)', async () => {
+    const r = await runLodgeOnTty(baseEnv(home, d.dir), ['exec', 'x1', '--', '/bin/sh', '-c', 'test -t 0 && test -t 1 && echo on-a-pty; stty size; exit 3'], { rows: 33, cols: 91 });
+    expect(r.code).toBe(3);
+    expect(r.screen).toContain('on-a-pty\r');
+    expect(r.screen).toContain('33 91\r');
   });
 
   it('exec in an unknown instance fails with the daemon wording', async () => {

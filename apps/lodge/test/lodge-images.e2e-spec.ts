@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { BUSYBOX_UNIFIED, EngineDaemon, IMAGES, startEngineDaemon } from '../../lodged/test/engine-daemon';
-import { baseEnv, lodgeFor } from './run-lodge';
+import { baseEnv, lodgeFor, runLodgeOnTty } from './run-lodge';
 
 const sha256 = (...files: string[]) => {
   const h = createHash('sha256');
@@ -116,5 +116,14 @@ describe('lodge CLI: images', () => {
     expect((await d.api('GET', '/1.0/images')).json.metadata).toEqual([]);
     const r = await lodge('image', 'delete', 'bb');
     expect([r.code, r.stderr]).toEqual([1, 'Error: Image not found: bb\n']);
+  });
+
+  it('on a terminal, import shows a progress line', async () => {
+    const r = await runLodgeOnTty(baseEnv(home, d.dir), ['image', 'import', BUSYBOX_UNIFIED]);
+    expect(r.code).toBe(0);
+    expect(r.screen).toMatch(/Transferring image: \d+% \(/);
+    expect(r.screen).toContain('Transferring image: 100%');
+    expect(r.screen).toContain(`Image imported with fingerprint: ${unifiedFp()}`);
+    await ok('image', 'delete', unifiedFp());
   });
 });

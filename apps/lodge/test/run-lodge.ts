@@ -1,5 +1,5 @@
 /** Runs the real `lodge` binary (bin/lodge.js) as a user would, with its own config dir. */
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { join } from 'node:path';
 
 export const LODGE_BIN = join(__dirname, '..', '..', '..', 'bin', 'lodge.js');
@@ -38,4 +38,20 @@ export function lodgeFor(env: () => NodeJS.ProcessEnv) {
 
 export function baseEnv(home: string, dir?: string): NodeJS.ProcessEnv {
   return { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: home, LODGE_CONF: join(home, 'lodge-conf'), ...(dir ? { LODGE_DIR: dir } : {}) };
+}
+
+/**
+ * Runs `lodge` on a real terminal: util-linux `script` gives it a pty for stdin and stdout (with
+ * the given size), as a user at a terminal has. Output is what the terminal showed (stderr
+ * included); the exit code is lodge's.
+ */
+export function runLodgeOnTty(env: NodeJS.ProcessEnv, args: string[], size = { rows: 24, cols: 80 }): Promise<{ code: number; screen: string }> {
+  const quoted = [process.execPath, LODGE_BIN, ...args].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
+  return new Promise((resolve, reject) => {
+    const child = execFile('script', ['-qec', `stty rows ${size.rows} cols ${size.cols}; ${quoted}`, '/dev/null'], { env }, (err, stdout) => {
+      if (err && typeof (err as { code?: unknown }).code !== 'number') return reject(err);
+      resolve({ code: err ? Number((err as { code?: unknown }).code) : 0, screen: stdout });
+    });
+    child.stdin?.end();
+  });
 }
