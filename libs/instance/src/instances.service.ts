@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { totalmem } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { Inject, Injectable } from '@nestjs/common';
 import { AlreadyExistsError, ConflictError, InvalidArgumentError, NotFoundError, NotSupportedError, Reverter } from '@lodge/common';
 import {
@@ -26,6 +26,7 @@ import { onlineCpus } from '@lodge/runtime/cpus/cpu-allocator';
 import { IdmapRepository, ImagesRepository, INSTANCE_EXISTS, InstanceEntity, InstancesRepository, ProfileEntity, ProfilesRepository } from '@lodge/state';
 import type { SubidRange } from '@lodge/state';
 import { RootfsSource, StorageDriver } from '@lodge/storage';
+import { prepareDevices, removeDeviceNodes } from './instance-devices';
 import { InterfaceState, readInstanceNetwork } from './instance-network';
 import { validateInstanceName } from './instance-name';
 
@@ -232,19 +233,31 @@ export class InstancesService {
     const env = Object.entries(cfg)
       .filter(([k]) => k.startsWith('environment.'))
       .map(([k, v]) => `${k.slice('environment.'.length)}=${v}`);
+    const privileged = cfg['security.privileged'] === 'true';
+    const idmap = await this.idmapOf(row);
+    const nodesDir = this.deviceNodesDir(name);
     let container: Container;
     try {
+      const { binds, devices } = await prepareDevices(expanded.expanded_devices, {
+        nodesDir,
+        privileged,
+        uidMap: idmap.uidMap ?? this.runtime.defaultIdMaps().uidMap,
+        gidMap: idmap.gidMap ?? this.runtime.defaultIdMaps().gidMap,
+      });
       container = await this.runtime.spawn({
         name,
         ...rootfsOptions(await pool.rootfsSource(name)),
-        ...(await this.idmapOf(row)),
+        ...idmap,
         hostname: name,
-        privileged: cfg['security.privileged'] === 'true',
+        privileged,
         env,
+        binds,
+        devices,
         limits: toRuntimeLimits(cfg, this.host()),
         consoleLog: join(logDir, 'console.log'),
       });
     } catch (err) {
+      removeDeviceNodes(nodesDir);
       this.lifecycleLog(name, `start failed: ${err instanceof Error ? err.message : String(err)}`);
       throw err;
     }
@@ -256,6 +269,7 @@ export class InstancesService {
       });
     } catch (err) {
       await container.stop({ force: true });
+      removeDeviceNodes(nodesDir);
       throw err;
     }
     this.lifecycleLog(name, `started, init pid ${container.pid}`);
@@ -417,6 +431,12 @@ export class InstancesService {
     // the console log is append-only while it exists: lift that before removing it
     releaseConsoleLog(join(this.options.logDir, name, 'console.log'));
     rmSync(join(this.options.logDir, name), { recursive: true, force: true });
+    removeDeviceNodes(this.deviceNodesDir(name));
+  }
+
+  /** Where the instance's unix-char/unix-block nodes live while it runs: <state dir>/devices/<instance>. */
+  private deviceNodesDir(name: string): string {
+    return join(dirname(this.options.logDir), 'devices', name);
   }
 
   /** Status as LXD reports it: from the runtime (what really runs), not the stored wish. */
@@ -652,6 +672,7 @@ export class InstancesService {
   }
 
   private async afterStop(row: InstanceEntity, exit?: ContainerExit): Promise<void> {
+    removeDeviceNodes(this.deviceNodesDir(row.name));
     if (exit) this.lifecycleLog(row.name, `stopped (${exit.reason}${exit.exitCode !== undefined ? ` ${exit.exitCode}` : ''}${exit.signal !== undefined ? ` signal ${exit.signal}` : ''})`);
     await this.instances.update(row.name, { status: 'Stopped', runtime: null }).catch((err) => {
       if (!(err instanceof NotFoundError)) throw err;

@@ -7,7 +7,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { release } from 'node:os';
 import { Inject, Injectable, Optional } from '@nestjs/common';
 import { AlreadyExistsError, InvalidArgumentError, NotSupportedError, Reverter, SystemError } from '@lodge/common';
-import { CgroupBackend, CgroupHandle, ResourceLimits, parseCpuList, probeCgroups, validateCgroupName, validateLimits, assertLimitsSupported } from './cgroup';
+import { CgroupBackend, CgroupHandle, DeviceRule, ResourceLimits, parseCpuList, probeCgroups, validateCgroupName, validateLimits, assertLimitsSupported } from './cgroup';
 import { ContainerLimits, formatCpuList, onlineCpus, pickCpus } from './cpus/cpu-allocator';
 import { capabilityNumbers, DEFAULT_DROPPED_CAPABILITIES } from './confinement/capabilities';
 import { signalNumber } from './confinement/signals';
@@ -47,6 +47,8 @@ export interface SpawnOptions {
   /** join this network namespace (an open fd, e.g. of /run/netns/x) instead of creating one */
   netnsFd?: number;
   binds?: BindMount[];
+  /** devices the container may open beyond the default list (their nodes come in through `binds`) */
+  devices?: DeviceRule[];
   limits?: ContainerLimits;
   /** signal that asks init to halt: SIGUSR2 for busybox, SIGRTMIN+3 for systemd (default SIGPWR, as LXD) */
   haltSignal?: string | number;
@@ -126,6 +128,8 @@ export class RuntimeService {
         ? { uid: hostId(plan.uidMap, 0)!, gid: hostId(plan.gidMap, 0)! }
         : { uid: 0, gid: 0 };
       if (plan.userns) await this.cgroups.delegate(cgroup, owner.uid, owner.gid);
+      // before init joins the cgroup, so the devices are usable from its first instruction
+      await this.cgroups.allowDevices(cgroup, o.devices ?? []);
       const log = o.consoleLog ? openConsoleLog(o.consoleLog, owner) : undefined;
       if (log) r.push('console log fd', () => this.addon.closeFd(log.fd));
 

@@ -55,6 +55,13 @@ export interface CgroupHandle {
   readonly relativePath: string;
 }
 
+/** One device a container may open: its type and number, with read/write/mknod access. */
+export interface DeviceRule {
+  type: 'c' | 'b';
+  major: number;
+  minor: number;
+}
+
 export interface CgroupBackend {
   readonly capabilities: CgroupCapabilities;
 
@@ -94,6 +101,13 @@ export interface CgroupBackend {
    * host's, so it can never raise its own limits.
    */
   delegate(handle: CgroupHandle, uid: number, gid: number): Promise<void>;
+
+  /**
+   * Lets the container use these devices beyond the system-container default list (its unix-char
+   * / unix-block devices). v1: the devices controller's rules ("c 1:5 rwm"). v2 has no device
+   * program in Lodge yet: nothing is filtered there, so nothing needs allowing.
+   */
+  allowDevices(handle: CgroupHandle, rules: readonly DeviceRule[]): Promise<void>;
 
   /** Remove the cgroup; waits (bounded, a few seconds) for it to become empty. Idempotent. */
   destroy(handle: CgroupHandle): Promise<void>;

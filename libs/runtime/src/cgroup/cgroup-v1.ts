@@ -10,7 +10,7 @@
 import { existsSync, promises as fsp } from 'fs';
 import { join } from 'path';
 import { AlreadyExistsError, NotFoundError, NotSupportedError, Reverter, SystemError } from '@lodge/common';
-import type { CgroupBackend, CgroupCapabilities, CgroupHandle, CgroupStats } from './cgroup-backend';
+import type { CgroupBackend, CgroupCapabilities, CgroupHandle, CgroupStats, DeviceRule } from './cgroup-backend';
 import {
   asSystemError,
   isDirectory,
@@ -288,6 +288,22 @@ export class CgroupV1Backend implements CgroupBackend {
   async delegate(handle: CgroupHandle, uid: number, gid: number): Promise<void> {
     nameOfHandle(handle);
     await delegateCgroupDirs(handle.paths, ['cgroup.procs', 'tasks', 'cgroup.clone_children'], uid, gid);
+  }
+
+  /**
+   * The kernel lets a cgroup allow only what its parent allows, so each rule goes to the lodge
+   * parent first, then to the container. The parent then differs from the default policy, so
+   * containers created later get the policy written (deny all, the default list) rather than
+   * inheriting the parent's list with these extra devices.
+   */
+  async allowDevices(handle: CgroupHandle, rules: readonly DeviceRule[]): Promise<void> {
+    const dir = this.ctlDir('devices', nameOfHandle(handle));
+    if (dir === undefined || rules.length === 0) return;
+    const lines = rules.map((r) => `${r.type} ${r.major}:${r.minor} rwm`);
+    const parent = this.parentDir('devices');
+    await writeLines(join(parent, 'devices.allow'), lines);
+    if (!sameDeviceList(await readValue(join(parent, 'devices.list')), false)) this.devicesInherited = false;
+    await writeLines(join(dir, 'devices.allow'), lines);
   }
 
   async destroy(handle: CgroupHandle): Promise<void> {

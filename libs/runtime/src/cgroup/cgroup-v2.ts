@@ -12,7 +12,7 @@ import { existsSync, readFileSync, promises as fsp } from 'fs';
 import { release } from 'os';
 import { join } from 'path';
 import { AlreadyExistsError, NotFoundError, NotSupportedError, Reverter, SystemError } from '@lodge/common';
-import type { CgroupBackend, CgroupCapabilities, CgroupHandle, CgroupStats } from './cgroup-backend';
+import type { CgroupBackend, CgroupCapabilities, CgroupHandle, CgroupStats, DeviceRule } from './cgroup-backend';
 import {
   asSystemError,
   isDirectory,
@@ -258,6 +258,12 @@ export class CgroupV2Backend implements CgroupBackend {
   async delegate(handle: CgroupHandle, uid: number, gid: number): Promise<void> {
     nameOfHandle(handle);
     await delegateCgroupDirs(handle.paths, ['cgroup.procs', 'cgroup.threads', 'cgroup.subtree_control'], uid, gid);
+  }
+
+  /** No device filtering on v2 yet (it needs a BPF program): every device is usable already. */
+  async allowDevices(handle: CgroupHandle, rules: readonly DeviceRule[]): Promise<void> {
+    void rules;
+    nameOfHandle(handle);
   }
 
   async destroy(handle: CgroupHandle): Promise<void> {
