@@ -7,7 +7,8 @@ import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EngineDaemon, importBusybox, startEngineDaemon } from '../../lodged/test/engine-daemon';
-import { baseEnv, lodgeFor, runLodgeOnTty } from './run-lodge';
+import { spawn } from 'node:child_process';
+import { baseEnv, LODGE_BIN, lodgeFor, runLodgeOnTty } from './run-lodge';
 
 describe('lodge CLI: exec and file', () => {
   let d: EngineDaemon;
@@ -70,6 +71,26 @@ describe('lodge CLI: exec and file', () => {
     expect(r.code).toBe(3);
     expect(r.screen).toContain('on-a-pty\r');
     expect(r.screen).toContain('33 91\r');
+  });
+
+  it('SIGINT to lodge goes to the command (which may trap it), not just ends lodge', async () => {
+    const script = 'trap "echo got-int; exit 9" INT; echo ready; while true; do sleep 1; done';
+    const child = spawn(process.execPath, [LODGE_BIN, 'exec', 'x1', '--', '/bin/sh', '-c', script], { env: baseEnv(home, d.dir), stdio: ['pipe', 'pipe', 'pipe'] });
+    try {
+      let out = '';
+      const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+      await new Promise<void>((resolve) =>
+        child.stdout.on('data', (c: Buffer) => {
+          out += c.toString();
+          if (out.includes('ready\n')) resolve();
+        }),
+      );
+      child.kill('SIGINT');
+      expect(await exited).toBe(9);
+      expect(out).toBe('ready\ngot-int\n');
+    } finally {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    }
   });
 
   it('exec in an unknown instance fails with the daemon wording', async () => {
