@@ -164,6 +164,35 @@ describe('instance devices', () => {
     }
   });
 
+  it('shows host owners shifted into the container with shift=true, and makes nodes as asked in a privileged instance', async () => {
+    const owned = join(host, 'owned');
+    mkdirSync(owned);
+    writeFileSync(join(owned, 'f'), 'x');
+    execFileSync('chown', ['-R', '1000:1000', owned]);
+    const created = await create('shifted', {
+      devices: {
+        plain: { type: 'disk', source: owned, path: '/mnt/plain' },
+        shifted: { type: 'disk', source: owned, path: '/mnt/shifted', shift: 'true' },
+      },
+    });
+    expect(created.err).toBe('');
+    const priv = await create('priv', {
+      config: { 'security.privileged': 'true' },
+      devices: { zero: { type: 'unix-char', path: '/dev/lodge-zero', major: '1', minor: '5', uid: '1000', gid: '1000', mode: '0600' } },
+    });
+    expect(priv.err).toBe('');
+    try {
+      expect((await state('shifted', 'start')).err).toBe('');
+      // without shift the host's uid 1000 is outside the container's map (nobody); shifted it is 1000 inside
+      expect((await sh('shifted', 'stat -c "%u %g" /mnt/plain/f /mnt/shifted/f')).stdout).toBe('65534 65534\n1000 1000\n');
+      expect((await state('priv', 'start')).err).toBe('');
+      expect((await sh('priv', 'stat -c "%a %u %g %t:%T" /dev/lodge-zero')).stdout).toBe('600 1000 1000 1:5\n');
+    } finally {
+      await remove('shifted');
+      await remove('priv');
+    }
+  });
+
   (V1_DEVICES ? it : it.skip)('refuses a device node that was not added as a device (v1 device cgroup)', async () => {
     // the same device number reaches the container only as a file bound in, not as a device
     const kmsg = join(host, 'kmsg-plain');
