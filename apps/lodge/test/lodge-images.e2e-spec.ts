@@ -90,9 +90,15 @@ describe('lodge CLI: images', () => {
     expect(readdirSync(out)).toHaveLength(1);
     expect(sha256(join(out, readdirSync(out)[0]))).toBe(unifiedFp());
 
+    const fp = sha256(meta(), squash());
     const split = join(work, 'split');
     await ok('image', 'export', 'bb-split', split);
-    expect(sha256(split, `${split}.root`)).toBe(sha256(meta(), squash()));
+    expect(sha256(split, `${split}.root`)).toBe(fp);
+    const splitDir = join(work, 'split-dir');
+    mkdirSync(splitDir);
+    await ok('image', 'export', 'bb-split', splitDir);
+    expect(readdirSync(splitDir).sort()).toEqual([`${fp}.squashfs`, `meta-${fp}.tar.xz`]);
+    expect(sha256(join(splitDir, `meta-${fp}.tar.xz`), join(splitDir, `${fp}.squashfs`))).toBe(fp);
   });
 
   it('an image imported with lodge launches', async () => {

@@ -182,6 +182,15 @@ describe('lodge CLI: instances, config and profiles', () => {
     expect((await d.api('GET', '/1.0/instances')).json.metadata).toEqual([]);
   });
 
+  it('info without a name shows the server; --project scopes every call', async () => {
+    const server = parse(await ok('info'));
+    expect([server.api_version, server.auth]).toEqual(['1.0', 'trusted']);
+    expect(await ok('--project', 'default', 'list', '-f', 'csv')).toBe('');
+    const r = await lodge('--project', 'no-such-project', 'list');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^Error: .*not found/i);
+  });
+
   it('a daemon that is not there is said plainly', async () => {
     const r = await lodge('--dir', join(home, 'nowhere'), 'list');
     expect(r.code).toBe(1);

@@ -3,6 +3,7 @@
  * `rootfs`, and the export download of the same two parts.
  */
 import { randomBytes } from 'node:crypto';
+import type { Readable, Writable } from 'node:stream';
 
 export interface PartHead {
   name: string;
@@ -32,31 +33,82 @@ export function boundaryOf(contentType: string | undefined): string | undefined 
   return m ? (m[1] ?? m[2]) : undefined;
 }
 
-export interface Part extends PartHead {
-  data: Buffer;
-}
-
-/** Splits a whole multipart body into its parts. */
-export function parseMultipart(body: Buffer, boundary: string): Part[] {
-  const delim = Buffer.from(`--${boundary}`);
-  const parts: Part[] = [];
-  let pos = body.indexOf(delim);
-  if (pos < 0) throw new Error('Invalid multipart body: no boundary');
-  for (;;) {
-    pos += delim.length;
-    if (body.subarray(pos, pos + 2).toString() === '--') return parts;
-    pos += 2; // CRLF after the boundary line
-    const headEnd = body.indexOf('\r\n\r\n', pos);
-    if (headEnd < 0) throw new Error('Invalid multipart body: unterminated part head');
-    const head = body.subarray(pos, headEnd).toString('utf8');
-    const next = body.indexOf(Buffer.concat([Buffer.from('\r\n'), delim]), headEnd + 4);
-    if (next < 0) throw new Error('Invalid multipart body: unterminated part');
-    const disposition = /content-disposition:([^\r\n]*)/i.exec(head)?.[1] ?? '';
-    parts.push({
-      name: /\bname="([^"]*)"/i.exec(disposition)?.[1] ?? '',
-      filename: /\bfilename="([^"]*)"/i.exec(disposition)?.[1] ?? '',
-      data: body.subarray(headEnd + 4, next),
+/**
+ * Streams a multipart body part by part: `open` gives the destination of each part (from its
+ * head), which gets the part's bytes as they arrive. Nothing is held in memory beyond one
+ * delimiter's length, so image exports of any size are written straight to disk.
+ */
+export async function streamMultipart(body: Readable, boundary: string, open: (head: PartHead) => Writable): Promise<PartHead[]> {
+  const first = Buffer.from(`--${boundary}`);
+  const delim = Buffer.from(`\r\n--${boundary}`);
+  const seen: PartHead[] = [];
+  let buf: Buffer = Buffer.alloc(0);
+  // a box, not a variable: the steps change it inside a closure, out of TypeScript's narrowing
+  const st: { state: 'preamble' | 'head' | 'data' | 'done' } = { state: 'preamble' };
+  let out: Writable | undefined;
+  const write = async (chunk: Buffer) => {
+    if (chunk.length && out && !out.write(chunk)) await new Promise((r) => out!.once('drain', r));
+  };
+  const finish = async () => {
+    if (!out) return;
+    const w = out;
+    out = undefined;
+    await new Promise<void>((resolve, reject) => {
+      w.once('error', reject);
+      w.end(resolve);
     });
-    pos = next + 2;
+  };
+  const step = async (): Promise<boolean> => {
+    if (st.state === 'preamble') {
+      const i = buf.indexOf(first);
+      if (i < 0) return false;
+      buf = buf.subarray(i + first.length);
+      st.state = 'head';
+      return true;
+    }
+    if (st.state === 'head') {
+      if (buf.length < 2) return false;
+      if (buf.subarray(0, 2).toString() === '--') {
+        st.state = 'done';
+        return false;
+      }
+      const end = buf.indexOf('\r\n\r\n');
+      if (end < 0) return false;
+      const head = buf.subarray(2, end).toString('utf8');
+      const disposition = /content-disposition:([^\r\n]*)/i.exec(head)?.[1] ?? '';
+      const part = { name: /\bname="([^"]*)"/i.exec(disposition)?.[1] ?? '', filename: /\bfilename="([^"]*)"/i.exec(disposition)?.[1] ?? '' };
+      seen.push(part);
+      out = open(part);
+      buf = buf.subarray(end + 4);
+      st.state = 'data';
+      return true;
+    }
+    if (st.state === 'data') {
+      const i = buf.indexOf(delim);
+      if (i < 0) {
+        // keep what could be the start of a delimiter split across chunks
+        const keep = Math.min(buf.length, delim.length - 1);
+        await write(buf.subarray(0, buf.length - keep));
+        buf = buf.subarray(buf.length - keep);
+        return false;
+      }
+      await write(buf.subarray(0, i));
+      await finish();
+      buf = buf.subarray(i + delim.length);
+      st.state = 'head';
+      return true;
+    }
+    return false;
+  };
+  try {
+    for await (const chunk of body) {
+      buf = buf.length ? Buffer.concat([buf, chunk as Buffer]) : (chunk as Buffer);
+      while (await step());
+    }
+    while (await step());
+    if (st.state !== 'done') throw new Error('Invalid multipart body: it ended before its closing boundary');
+    return seen;
+  } finally {
+    out?.destroy();
   }
 }

@@ -3,15 +3,14 @@
  * tarball) or as multipart `metadata` + `rootfs` (split image), streamed from disk with a
  * progress line on a terminal; export writes what GET /1.0/images/{fp}/export returns.
  */
-import { createReadStream, statSync, writeFileSync } from 'node:fs';
-import { createWriteStream } from 'node:fs';
+import { createReadStream, createWriteStream, rmSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { PassThrough, Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Command } from 'commander';
 import { LxdApiError } from '../client/lxd-error';
-import { LxdClient, readAll } from '../client/lxd-client';
-import { boundaryOf, multipartFraming, newBoundary, parseMultipart } from '../client/multipart';
+import { LxdClient } from '../client/lxd-client';
+import { boundaryOf, multipartFraming, newBoundary, streamMultipart } from '../client/multipart';
 import type { CliContext } from '../context';
 import { humanBytes, Progress } from '../output/progress';
 import { parseTarget } from '../remotes/target';
@@ -161,18 +160,35 @@ export function registerImage(program: Command, ctx: CliContext): void {
       }
       const boundary = boundaryOf(res.headers['content-type']);
       if (boundary) {
-        const parts = parseMultipart(await readAll(res), boundary);
-        const meta = parts.find((p) => p.name === 'metadata');
-        const rootfs = parts.find((p) => p.name === 'rootfs' || p.name === 'rootfs.img');
-        if (!meta || !rootfs) throw new Error('The server sent an incomplete split image');
-        const metaPath = isDir ? join(target, meta.filename || `${fp}.tar.xz`) : target;
-        const rootPath = isDir ? join(target, rootfs.filename || `${fp}.squashfs`) : `${target}.root`;
-        writeFileSync(metaPath, meta.data);
-        writeFileSync(rootPath, rootfs.data);
+        // the parts go straight to their files: metadata to TARGET (or its own name in a
+        // directory), rootfs to TARGET.root (or its own name)
+        const where = (part: { name: string; filename: string }) => {
+          if (part.name === 'metadata') return isDir ? join(target, basename(part.filename) || `meta-${fp}.tar.xz`) : target;
+          if (part.name === 'rootfs' || part.name === 'rootfs.img') return isDir ? join(target, basename(part.filename) || `${fp}.squashfs`) : `${target}.root`;
+          throw new Error(`Unexpected part "${part.name}" in the image export`);
+        };
+        const written: string[] = [];
+        try {
+          const parts = await streamMultipart(res, boundary, (part) => {
+            const path = where(part);
+            written.push(path);
+            return createWriteStream(path);
+          });
+          if (parts.length !== 2) throw new Error('The server sent an incomplete split image');
+        } catch (err) {
+          for (const f of written) rmSync(f, { force: true });
+          throw err;
+        }
       } else {
         const disposition = String(res.headers['content-disposition'] ?? '');
         const filename = /filename="?([^";]+)"?/.exec(disposition)?.[1] ?? `${fp}.tar.xz`;
-        await pipeline(res, createWriteStream(isDir ? join(target, basename(filename)) : target));
+        const path = isDir ? join(target, basename(filename)) : target;
+        try {
+          await pipeline(res, createWriteStream(path));
+        } catch (err) {
+          rmSync(path, { force: true });
+          throw err;
+        }
       }
       ctx.out('Image exported successfully!');
     });
