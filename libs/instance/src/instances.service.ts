@@ -29,6 +29,7 @@ import { RootfsSource, StorageDriver } from '@lodge/storage';
 import { prepareDevices, removeDeviceNodes } from './instance-devices';
 import { InterfaceState, readInstanceNetwork } from './instance-network';
 import { validateInstanceName } from './instance-name';
+import { shiftHostWrites } from './host-write-ownership';
 
 /** Storage pools by name (the engine never knows which driver is behind one). */
 export interface StoragePools {
@@ -625,6 +626,7 @@ export class InstancesService {
     const triggers = [...(pending ? [pending] : []), 'start' as TemplateTrigger];
     const rules = Object.values(bundle?.metadata.templates ?? {});
     if (bundle && rules.some((rule) => rule.when.some((w) => triggers.includes(w)))) {
+      const written: string[] = [];
       const rootfs = await pool.mountInstance(row.name);
       try {
         const instance = {
@@ -635,12 +637,27 @@ export class InstancesService {
           config: expanded.expanded_config,
           devices: expanded.expanded_devices,
         };
-        for (const trigger of triggers) await this.imageStore.renderTemplates(bundle, rootfs, trigger, instance);
+        for (const trigger of triggers) written.push(...(await this.imageStore.renderTemplates(bundle, rootfs, trigger, instance)));
       } finally {
         await pool.unmountInstance(row.name);
       }
+      await this.shiftTemplateWrites(row, pool, written, expanded.expanded_config['security.privileged'] === 'true');
     }
     if (pending) await this.instances.patchConfig(row.name, { 'volatile.apply_template': null });
+  }
+
+  /**
+   * Templates were written through a host mount of the overlay: what that copied up or created in
+   * the upper layer gets the container's ids (see shiftHostWrites). A plain-directory volume is
+   * idmapped as a whole and a privileged container is unmapped: nothing to do for them.
+   */
+  private async shiftTemplateWrites(row: InstanceEntity, pool: StorageDriver, written: string[], privileged: boolean): Promise<void> {
+    if (privileged || written.length === 0) return;
+    const source = await pool.rootfsSource(row.name);
+    if (source.kind !== 'overlay') return;
+    const own = await this.idmapOf(row);
+    const defaults = this.runtime.defaultIdMaps();
+    shiftHostWrites(source.upper, written, own.uidMap ?? defaults.uidMap, own.gidMap ?? defaults.gidMap);
   }
 
   /** One line in the instance's lxc.log (what `lxc info --show-log` shows): lifecycle, not output. */

@@ -297,6 +297,10 @@ describe('instances REST API', () => {
       const p = await c.exec({ argv: ['/bin/hostname'] });
       p.stdin!.end();
       expect((await p.output()).stdout.trim()).toBe('tpl-host');
+      // written from the host, yet owned by the container's root inside (not by nobody)
+      const st = await c.exec({ argv: ['/bin/stat', '-c', '%n %u %g', '/etc', '/etc/hostname'] });
+      st.stdin!.end();
+      expect((await st.output()).stdout).toBe('/etc 0 0\n/etc/hostname 0 0\n');
     } finally {
       await stateOf('tpl-host', 'stop', { force: true });
       await d.waitOp(await d.api('DELETE', '/1.0/instances/tpl-host'));
