@@ -97,7 +97,7 @@ describe('instance lifecycle through the engine', () => {
   it('refuses bad requests and leaves no row or volume behind', async () => {
     await expect(svc.create({ name: '1bad', source: { type: 'none' } })).rejects.toThrow(InvalidArgumentError);
     await expect(svc.create({ name: 'b1', source: { type: 'image', alias: 'nope' } })).rejects.toThrow(NotFoundError);
-    await expect(svc.create({ name: 'b2', source: { type: 'image', alias: 'bb' }, profiles: ['missing'] })).rejects.toThrow(NotFoundError);
+    await expect(svc.create({ name: 'b2', source: { type: 'image', alias: 'bb' }, profiles: ['missing'] })).rejects.toThrow(new InvalidArgumentError('Requested profile "missing" doesn\'t exist'));
     await expect(svc.create({ name: 'b3', source: { type: 'image', alias: 'bb' }, config: { 'limits.bogus': '1' } })).rejects.toThrow(
       'Unknown configuration key: limits.bogus',
     );
