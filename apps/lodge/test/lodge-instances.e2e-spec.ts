@@ -156,6 +156,15 @@ describe('lodge CLI: instances, config and profiles', () => {
     expect((await d.api('GET', '/1.0/instances/eph')).status).toBe(404);
   });
 
+  it('init without a name takes the name the daemon picks', async () => {
+    const out = await ok('init', 'bb');
+    const m = /^Creating (\S+)\n$/.exec(out);
+    expect(m).not.toBeNull();
+    expect((await d.api('GET', `/1.0/instances/${m![1]}`)).json.metadata.status).toBe('Stopped');
+    await ok('delete', m![1]);
+    expect((await d.api('GET', `/1.0/instances/${m![1]}`)).status).toBe(404);
+  });
+
   it('delete refuses a running instance without --force, stops it with --force', async () => {
     const pid = await pidOf('c1');
     const refused = await lodge('delete', 'c1');
