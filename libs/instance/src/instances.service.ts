@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, OnApplicationShutdown } from '@nestjs/common';
 import { AlreadyExistsError, ConflictError, InvalidArgumentError, NotFoundError, NotSupportedError, Reverter } from '@lodge/common';
 import {
   affectsLimits,
@@ -97,7 +97,7 @@ export interface ExpandedInstance {
 }
 
 @Injectable()
-export class InstancesService {
+export class InstancesService implements OnApplicationShutdown {
   constructor(
     private readonly instances: InstancesRepository,
     private readonly profiles: ProfilesRepository,
@@ -675,9 +675,21 @@ export class InstancesService {
    * Bookkeeping once init is gone, however it ended (stopped here, halted or rebooted from inside,
    * killed): the one place it happens. stop() waits for it through afterExit.
    */
+  /**
+   * The daemon is going away while its containers keep running. From now on this process does no
+   * bookkeeping for them (rows, logs, ephemeral removal): a container that ends meanwhile is found
+   * gone by the next daemon's reconcile, which does it then.
+   */
+  onApplicationShutdown(): void {
+    this.shutDown = true;
+  }
+
+  private shutDown = false;
+
   private watchExit(row: InstanceEntity, container: Container): void {
     const done = container.exited.then(async (exit) => {
       if (this.runtime.get(row.name)) return; // a new start already tracks it
+      if (this.shutDown) return; // the next daemon finds it gone and reconciles
       try {
         await this.afterStop(row, exit);
       } finally {
