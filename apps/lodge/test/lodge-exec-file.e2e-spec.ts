@@ -30,6 +30,9 @@ describe('lodge CLI: exec and file', () => {
   });
   afterAll(async () => {
     try {
+      // stopped here, not killed by cleanup(): a kill there logs the stop into the removed dir
+      await d?.api('PUT', '/1.0/instances/x1/state', { body: { action: 'stop', force: true } }).then((r) => r.status === 202 && d.waitOp(r))
+        .catch(() => undefined);
       await d?.cleanup();
     } finally {
       rmSync(home, { recursive: true, force: true });
