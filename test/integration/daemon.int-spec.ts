@@ -10,6 +10,7 @@ import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
+import { TEST_SERVER } from '../../libs/state/test/test-database';
 
 const REPO = join(__dirname, '..', '..');
 
@@ -131,11 +132,11 @@ describe('lodged as a process', () => {
 
   it('uses an external PostgreSQL with --database-url', async () => {
     const db = `lodge_daemon_test_${process.pid}`;
-    const admin = new Client({ host: '127.0.0.1', port: 5432, user: 'postgres', database: 'postgres' });
+    const admin = new Client(TEST_SERVER);
     await admin.connect();
     try {
       await admin.query(`CREATE DATABASE ${db}`);
-      const url = `postgres://postgres@127.0.0.1:5432/${db}`;
+      const url = `postgres://postgres@127.0.0.1:${TEST_SERVER.port}/${db}`;
       const dir = newDir();
       const daemon = await start(dir, ['--database-url', url]);
       const socket = join(dir, 'unix.socket');

@@ -2,8 +2,11 @@ import { randomBytes } from 'node:crypto';
 import { Client } from 'pg';
 import { Logger } from 'typeorm';
 
-/** The machine's PostgreSQL the integration tests use (trust auth). */
-export const TEST_SERVER = { host: '127.0.0.1', port: 5432, user: 'postgres', database: 'postgres' };
+/**
+ * The PostgreSQL the tests use (trust auth): the machine's on 127.0.0.1:5432, or the private one
+ * scripts/test.sh starts when there is none it can use (LODGE_TEST_PG_PORT).
+ */
+export const TEST_SERVER = { host: '127.0.0.1', port: Number(process.env.LODGE_TEST_PG_PORT || 5432), user: 'postgres', database: 'postgres' };
 
 export interface TestDatabase {
   name: string;

@@ -329,7 +329,7 @@ export class DirStorageDriver implements StorageDriver {
     return this.lock.run(`instance:${name}`, async () => {
       const target = this.instanceRootfsPath(name);
       // stacked mounts (a second mount over the first) are all removed
-      while (await isMountPoint(target)) await runTool('umount', [target]);
+      while (await isMountPoint(target)) await unmountWithRetry(target);
     });
   }
 
@@ -392,4 +392,25 @@ function checkFingerprint(fp: string): void {
 
 function checkInstanceName(name: string): void {
   if (typeof name !== 'string' || !INSTANCE_RE.test(name)) throw new InvalidArgumentError(`invalid instance name "${name}"`);
+}
+
+/**
+ * umount, retried while the kernel answers "target is busy", then detached lazily. Seen under
+ * many concurrent launches: an instance's short host mount (templates) reported busy for a moment
+ * after its last file was closed. A lazy detach removes it from the tree at once; the overlay
+ * then ends with its last user, and overlayfs (index off) lets the container mount the same
+ * layers meanwhile.
+ */
+async function unmountWithRetry(target: string): Promise<void> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await runTool('umount', [target]);
+      return;
+    } catch (err) {
+      if (!/busy/i.test(err instanceof Error ? err.message : String(err))) throw err;
+      if (attempt === 5) break;
+      await new Promise((r) => setTimeout(r, 10 << attempt));
+    }
+  }
+  await runTool('umount', ['--lazy', target]);
 }
