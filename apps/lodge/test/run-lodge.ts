@@ -1,27 +1,15 @@
 /** Runs the real `lodge` binary (bin/lodge.js) as a user would, with its own config dir. */
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { join } from 'node:path';
+import { CommandResult, runCommand } from '../../lodged/test/support';
 
 export const LODGE_BIN = join(__dirname, '..', '..', '..', 'bin', 'lodge.js');
 
-export interface LodgeResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
+export type LodgeResult = CommandResult;
 
 /** Never throws: the exit code tells. stdin gets `input` (or nothing) and is then closed. */
 export function runLodge(env: NodeJS.ProcessEnv, args: string[], input?: string | Buffer): Promise<LodgeResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [LODGE_BIN, ...args], { env, stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code: code ?? 1, stdout, stderr }));
-    child.stdin.end(input ?? '');
-  });
+  return runCommand(process.execPath, [LODGE_BIN, ...args], env, { input });
 }
 
 /** A `lodge` bound to one daemon dir and one config dir; ok() fails the test on a non-zero exit. */

@@ -277,20 +277,34 @@ function collectResponse(
   res.on('error', reject);
 }
 
-export interface LxcResult {
+export interface CommandResult {
   code: number;
   stdout: string;
   stderr: string;
 }
+export type LxcResult = CommandResult;
 
-/** Runs Debian's lxc client with the given environment; never throws, the exit code tells. */
-export function runLxc(lxcPath: string, env: NodeJS.ProcessEnv, args: string[]): Promise<LxcResult> {
+/**
+ * Runs a program as a user would; never throws, the exit code tells (one that cannot start or
+ * outlives `timeoutMs` reads as 1). stdin gets `input` and is then closed: `lxc init`/`launch`
+ * read YAML from a non-terminal stdin until it ends, so an open one would hang them.
+ */
+export function runCommand(
+  file: string,
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  o: { input?: string | Buffer; timeoutMs?: number } = {},
+): Promise<CommandResult> {
   return new Promise((resolve) => {
-    const child = execFile(lxcPath, args, { env, timeout: 30_000 }, (err, stdout, stderr) => {
+    const child = execFile(file, args, { env, timeout: o.timeoutMs ?? 0, maxBuffer: 64 << 20 }, (err, stdout, stderr) => {
       const code: unknown = err ? (err as { code?: unknown }).code : 0;
       resolve({ code: typeof code === 'number' ? code : 1, stdout, stderr });
     });
-    // stdin at EOF: `lxc init`/`launch` read YAML from a non-terminal stdin until it ends
-    child.stdin?.end();
+    child.stdin?.end(o.input ?? '');
   });
+}
+
+/** Debian's lxc client with the given environment (and `input` on its stdin). */
+export function runLxc(lxcPath: string, env: NodeJS.ProcessEnv, args: string[], input?: string): Promise<LxcResult> {
+  return runCommand(lxcPath, args, env, { input, timeoutMs: 30_000 });
 }

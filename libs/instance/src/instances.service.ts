@@ -57,6 +57,14 @@ export interface CreateInstanceRequest {
   description?: string;
 }
 
+/** What the template step needs to know of the volume being started (computed once by start()). */
+interface TemplateVolume {
+  source: RootfsSource;
+  privileged: boolean;
+  uidMap: IdMapEntry[];
+  gidMap: IdMapEntry[];
+}
+
 export type InstanceStatusName = 'Running' | 'Stopped' | 'Frozen';
 
 /** The writable fields of an instance (what PUT replaces). */
@@ -230,24 +238,22 @@ export class InstancesService implements OnApplicationShutdown {
     const pool = this.pools.get(row.storagePool ?? 'default');
     const logDir = join(this.options.logDir, name);
     mkdirSync(logDir, { recursive: true, mode: 0o700 });
-    await this.applyTemplates(row, expanded, pool);
+    const privileged = cfg['security.privileged'] === 'true';
+    const idmap = await this.idmapOf(row);
+    const defaults = this.runtime.defaultIdMaps();
+    const maps = { uidMap: idmap.uidMap ?? defaults.uidMap, gidMap: idmap.gidMap ?? defaults.gidMap };
+    const source = await pool.rootfsSource(name);
+    await this.applyTemplates(row, expanded, pool, { source, privileged, ...maps });
     const env = Object.entries(cfg)
       .filter(([k]) => k.startsWith('environment.'))
       .map(([k, v]) => `${k.slice('environment.'.length)}=${v}`);
-    const privileged = cfg['security.privileged'] === 'true';
-    const idmap = await this.idmapOf(row);
     const nodesDir = this.deviceNodesDir(name);
     let container: Container;
     try {
-      const { binds, devices } = await prepareDevices(expanded.expanded_devices, {
-        nodesDir,
-        privileged,
-        uidMap: idmap.uidMap ?? this.runtime.defaultIdMaps().uidMap,
-        gidMap: idmap.gidMap ?? this.runtime.defaultIdMaps().gidMap,
-      });
+      const { binds, devices } = await prepareDevices(expanded.expanded_devices, { nodesDir, privileged, ...maps });
       container = await this.runtime.spawn({
         name,
-        ...rootfsOptions(await pool.rootfsSource(name)),
+        ...rootfsOptions(source),
         ...idmap,
         hostname: name,
         privileged,
@@ -369,12 +375,11 @@ export class InstancesService implements OnApplicationShutdown {
    */
   async applyProfileChange(profile: string): Promise<void> {
     const failed: string[] = [];
-    for (const row of await this.instances.list()) {
-      if (!row.profiles.includes(profile)) continue;
-      const container = this.runtime.get(row.name);
+    for (const { row, expanded } of await this.listExpanded()) {
+      const container = row.profiles.includes(profile) ? this.runtime.get(row.name) : undefined;
       if (!container) continue;
       try {
-        await container.setLimits(toRuntimeLimits((await this.expand(row)).expanded_config, this.host()));
+        await container.setLimits(toRuntimeLimits(expanded.expanded_config, this.host()));
       } catch (err) {
         failed.push(`${row.name}: ${err instanceof Error ? err.message : String(err)}`);
       }
@@ -618,7 +623,7 @@ export class InstancesService implements OnApplicationShutdown {
    * "create", "copy", "rename") then "start", on the volume mounted on the host, as LXD does. The
    * templates come from the image the instance was made from; without it there is nothing to render.
    */
-  private async applyTemplates(row: InstanceEntity, expanded: Expanded, pool: StorageDriver): Promise<void> {
+  private async applyTemplates(row: InstanceEntity, expanded: Expanded, pool: StorageDriver, volume: TemplateVolume): Promise<void> {
     const fp = row.config['volatile.base_image'];
     const pending = row.config['volatile.apply_template'] as TemplateTrigger | undefined;
     let bundle: TemplateBundle | undefined;
@@ -633,7 +638,7 @@ export class InstancesService implements OnApplicationShutdown {
           name: row.name,
           architecture: row.architecture,
           ephemeral: row.ephemeral,
-          privileged: expanded.expanded_config['security.privileged'] === 'true',
+          privileged: volume.privileged,
           config: expanded.expanded_config,
           devices: expanded.expanded_devices,
         };
@@ -641,23 +646,12 @@ export class InstancesService implements OnApplicationShutdown {
       } finally {
         await pool.unmountInstance(row.name);
       }
-      await this.shiftTemplateWrites(row, pool, written, expanded.expanded_config['security.privileged'] === 'true');
+      // Written through a host mount of the overlay: what that copied up or created in the upper
+      // layer gets the container's ids (see shiftHostWrites). A plain-directory volume is idmapped
+      // as a whole and a privileged container is unmapped: nothing to do for them.
+      if (!volume.privileged && volume.source.kind === 'overlay') shiftHostWrites(volume.source.upper, written, volume.uidMap, volume.gidMap);
     }
     if (pending) await this.instances.patchConfig(row.name, { 'volatile.apply_template': null });
-  }
-
-  /**
-   * Templates were written through a host mount of the overlay: what that copied up or created in
-   * the upper layer gets the container's ids (see shiftHostWrites). A plain-directory volume is
-   * idmapped as a whole and a privileged container is unmapped: nothing to do for them.
-   */
-  private async shiftTemplateWrites(row: InstanceEntity, pool: StorageDriver, written: string[], privileged: boolean): Promise<void> {
-    if (privileged || written.length === 0) return;
-    const source = await pool.rootfsSource(row.name);
-    if (source.kind !== 'overlay') return;
-    const own = await this.idmapOf(row);
-    const defaults = this.runtime.defaultIdMaps();
-    shiftHostWrites(source.upper, written, own.uidMap ?? defaults.uidMap, own.gidMap ?? defaults.gidMap);
   }
 
   /** One line in the instance's lxc.log (what `lxc info --show-log` shows): lifecycle, not output. */

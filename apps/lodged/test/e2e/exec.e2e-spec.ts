@@ -9,23 +9,9 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EngineDaemon, importBusybox, startEngineDaemon } from '../engine-daemon';
-import { LxcResult, openWs } from '../support';
+import { LxcResult, openWs, runLxc } from '../support';
 
 const LXC = '/usr/bin/lxc';
-
-/** Runs lxc with `input` on its stdin (none: stdin at EOF). */
-function runLxcWith(env: NodeJS.ProcessEnv, args: string[], input = ''): Promise<LxcResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(LXC, args, { env, stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code: code ?? 1, stdout, stderr }));
-    child.stdin.end(input);
-  });
-}
 
 /** Connects a websocket to an exec operation's fd and gathers what it receives until it closes. */
 async function attach(d: EngineDaemon, opId: string, secret: string) {
@@ -42,7 +28,7 @@ describe('exec in real containers', () => {
   let d: EngineDaemon;
   let home: string;
   const env = () => ({ PATH: process.env.PATH ?? '/usr/bin:/bin', LXD_DIR: d.dir, HOME: home, LXD_CONF: join(home, 'lxc-conf') });
-  const lxc = (args: string[], input?: string) => runLxcWith(env(), args, input);
+  const lxc = (args: string[], input?: string) => runLxc(LXC, env(), args, input);
   const ok = async (args: string[], input?: string): Promise<string> => {
     const r = await lxc(args, input);
     if (r.code !== 0) throw new Error(`lxc ${args.join(' ')} failed (${r.code}): ${r.stderr}`);
@@ -52,7 +38,7 @@ describe('exec in real containers', () => {
   beforeAll(async () => {
     home = mkdtempSync(join(tmpdir(), 'lodge-exec-home-'));
     d = await startEngineDaemon('exec');
-    await runLxcWith(env(), ['remote', 'list']); // the first run writes the client's config (and a greeting)
+    await runLxc(LXC, env(), ['remote', 'list']); // the first run writes the client's config (and a greeting)
     await importBusybox(d, 'bb');
     await d.instances.create({ name: 'c1', source: { type: 'image', alias: 'bb' } });
     await d.instances.start('c1');
@@ -79,7 +65,7 @@ describe('exec in real containers', () => {
   it('lxc exec gives LXD\'s default environment, the instance\'s environment.* keys and --env', async () => {
     await ok(['config', 'set', 'c1', 'environment.FROM_CONFIG', 'cfg']);
     // lxc passes its own TERM on
-    const out = (await runLxcWith({ ...env(), TERM: 'xterm-lodge' }, ['exec', 'c1', '--env', 'FROM_FLAG=flag', '--', 'env'])).stdout;
+    const out = (await runLxc(LXC, { ...env(), TERM: 'xterm-lodge' }, ['exec', 'c1', '--env', 'FROM_FLAG=flag', '--', 'env'])).stdout;
     const vars = Object.fromEntries(out.trim().split('\n').map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
     expect(vars).toMatchObject({
       PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',

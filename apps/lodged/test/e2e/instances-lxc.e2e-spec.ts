@@ -5,32 +5,16 @@
  * rename and move, config show, ephemeral launch, delete, and the client's view of bad input.
  * HOME/LXD_CONF point at a private temp dir; LXD_DIR at the daemon.
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ImageStore } from '@lodge/image';
 import { ImagesRepository, InstancesRepository } from '@lodge/state';
 import { EngineDaemon, IMAGES, mountsUnder, startEngineDaemon } from '../engine-daemon';
-import type { LxcResult } from '../support';
+import { LxcResult, runLxc } from '../support';
 
 const LXC = '/usr/bin/lxc';
-
-/**
- * Runs the client with stdin at /dev/null: `lxc init/launch` read instance YAML from a stdin that
- * is not a terminal until EOF, so an open pipe would hang them.
- */
-function runLxc(env: NodeJS.ProcessEnv, args: string[]): Promise<LxcResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(LXC, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code: code ?? 1, stdout, stderr }));
-  });
-}
 
 /**
  * The busybox test image with LXD-style templates: /etc/hostname is rendered from the instance
@@ -76,7 +60,7 @@ describe('lxc 5.0 client driving instances', () => {
   let home: string;
   let work: string;
   const env = () => ({ PATH: process.env.PATH ?? '/usr/bin:/bin', LXD_DIR: d.dir, HOME: home, LXD_CONF: join(home, 'lxc-conf') });
-  const lxc = (...args: string[]): Promise<LxcResult> => runLxc(env(), args);
+  const lxc = (...args: string[]): Promise<LxcResult> => runLxc(LXC, env(), args);
   const ok = async (...args: string[]): Promise<string> => {
     const r = await lxc(...args);
     if (r.code !== 0) throw new Error(`lxc ${args.join(' ')} failed (${r.code}): ${r.stderr}`);

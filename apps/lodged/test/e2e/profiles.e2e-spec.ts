@@ -1,4 +1,3 @@
-import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,14 +19,7 @@ describe('profiles and resources through the lxc client', () => {
   const lxc = (...args: string[]): Promise<LxcResult> => runLxc(LXC, env(), args);
 
   /** `lxc <args>` with `input` on stdin (lxc profile edit reads YAML from a pipe). */
-  const lxcWithInput = (input: string, ...args: string[]): Promise<LxcResult> =>
-    new Promise((resolve) => {
-      const child = execFile(LXC, args, { env: env(), timeout: 30_000 }, (err, stdout, stderr) => {
-        const code: unknown = err ? (err as { code?: unknown }).code : 0;
-        resolve({ code: typeof code === 'number' ? code : 1, stdout, stderr });
-      });
-      child.stdin!.end(input);
-    });
+  const lxcWithInput = (input: string, ...args: string[]): Promise<LxcResult> => runLxc(LXC, env(), args, input);
 
   /** Runs a command in a running instance and returns its stdout. */
   const execIn = async (name: string, argv: string[]): Promise<string> => {
