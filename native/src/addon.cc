@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <linux/fs.h>
 #include <sys/ioctl.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <termios.h>
 #include <unistd.h>
@@ -547,6 +548,15 @@ Napi::Value ErrnoName(const Napi::CallbackInfo &info) {
 }
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  // Spawn and exec run their children in Node's memory until execve (CLONE_VM). Some of them
+  // already carry a container's credentials and sit in its pid namespace; with the mm not
+  // dumpable, only a holder of CAP_SYS_PTRACE on the host may read or write it (ptrace,
+  // /proc/<pid>/mem, process_vm_*), never a process of the container.
+  if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0) {
+    Napi::Error::New(env, "lodge native: prctl(PR_SET_DUMPABLE, 0) failed: " + errno_name(errno))
+        .ThrowAsJavaScriptException();
+    return exports;
+  }
   exports.Set("spawn", Napi::Function::New(env, Spawn));
   exports.Set("exec", Napi::Function::New(env, Exec));
   exports.Set("watchExit", Napi::Function::New(env, WatchExit));

@@ -1,11 +1,17 @@
 // Running a command inside a running container. Node cannot setns() itself (it is
-// multi-threaded), so:
-//   parent (worker thread): clone3 -> helper A; move A into the container's cgroups -> GO
-//   A: setns(init pidfd, every namespace) -> become the target user -> [open the container's
-//      /dev/ptmx, send the master back] -> clone3(CLONE_PARENT) -> B -> report B's pid -> exit
+// multi-threaded), so two processes are made, both sharing Node's memory (CLONE_VM), each on its
+// own stack, as posix_spawn does: no copy of Node's page tables, whatever the daemon's size
+// (copying them cost 5-14 ms per exec in a daemon with a large heap).
+//   parent (worker thread): clone(CLONE_VM) -> helper A, then waits for A's and B's reports
+//   A: joins the container's cgroups (still host root) -> setns(init pidfd, every namespace) ->
+//      container root -> [open the container's /dev/ptmx, send the master back] ->
+//      clone(CLONE_VM | CLONE_PARENT) -> B -> report B's pid -> exit
 //   B: (a child of Node, inside the container's pid namespace) stdio -> confinement -> ids ->
 //      execve; an exec failure travels back over the same socket.
-// The parent reads until EOF (A exited and B exec'd: both ends are close-on-exec).
+// The parent reads until EOF (A exited and B exec'd: both ends are close-on-exec) and only then
+// unmaps the stacks. A and B touch nothing of Node's memory but their stacks and the spec, which
+// does not change until exec_in_container returns. Node's mm is not dumpable (see addon Init):
+// a container process that could signal B cannot read or write the memory B shares with Node.
 #include "exec.h"
 
 #include <fcntl.h>
@@ -15,6 +21,7 @@
 #include <sched.h>
 #include <linux/magic.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
@@ -83,13 +90,41 @@ bool is_devpts_pair(int master, int slave) {
   return true;
 }
 
-[[noreturn]] void helper_child(const ExecSpec &s, const SeccompProgram &seccomp, char *const *argv,
-                               char *const *envp, int sock, Pipes &p) {
-  // Until execve this process holds a copy of Node's memory: nobody in the container may read
-  // it (it shows up in the container's pid namespace), and only the fds we need survive.
-  prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+struct HelperArgs {
+  const ExecSpec *spec;
+  const SeccompProgram *seccomp;
+  char *const *argv;
+  char *const *envp;
+  int sock;
+  Pipes pipes;  // a copy: the parent closes and clears its own while A and B still run
+  char *command_stack_top;  // B's stack, mapped by the parent
+};
+
+struct CommandArgs {
+  const HelperArgs *helper;
+  int pty_slave;
+};
+
+int command_entry(void *arg) {
+  const CommandArgs &c = *static_cast<const CommandArgs *>(arg);
+  const HelperArgs &h = *c.helper;
+  command_child(*h.spec, *h.seccomp, h.argv, h.envp, h.sock, c.pty_slave, h.pipes);
+}
+
+[[noreturn]] void helper_child(const HelperArgs &h) {
+  const ExecSpec &s = *h.spec;
+  int sock = h.sock;
+  const Pipes &p = h.pipes;
+  // Only the fds we need survive (A has its own copy of Node's fd table).
   int keep[5] = {sock, s.init_pidfd, p.in[0], p.out[1], p.err[1]};
   close_all_except(keep, 5);
+  // Into the container's cgroups while still host root; B inherits them.
+  char pid_text[24];
+  format_int(pid_text, syscall(SYS_getpid));
+  for (const auto &procs : s.cgroup_procs) {
+    int rc = write_file(procs.c_str(), pid_text, strlen(pid_text));
+    if (rc < 0) fail(sock, "join cgroup", procs.c_str(), -rc);
+  }
   int ns = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET | CLONE_NEWCGROUP;
   if (s.userns) ns |= CLONE_NEWUSER;
   if (setns(s.init_pidfd, ns) < 0) fail(sock, "setns", "container namespaces", errno);
@@ -97,9 +132,6 @@ bool is_devpts_pair(int master, int slave) {
   if (raw_setresgid(0) < 0) fail(sock, "setresgid", nullptr, errno);
   if (raw_setgroups(0, nullptr) < 0) fail(sock, "setgroups", nullptr, errno);
   if (raw_setresuid(0) < 0) fail(sock, "setresuid", nullptr, errno);
-
-  uint32_t type = 0;
-  if (recv_msg(sock, &type, nullptr, 0, nullptr, nullptr, 0, nullptr) != 0 || type != MSG_GO) _exit(126);
 
   int slave = -1;
   if (s.pty) {
@@ -119,12 +151,10 @@ bool is_devpts_pair(int master, int slave) {
     close(master);
   }
 
-  struct clone_args args;
-  memset(&args, 0, sizeof args);
-  args.flags = CLONE_PARENT;  // B is Node's child: Node reaps it and reads its exit status
-  long pid = sys_clone3(&args, sizeof args);
-  if (pid == 0) command_child(s, seccomp, argv, envp, sock, slave, p);
-  if (pid < 0) fail(sock, "clone3", "command", errno);
+  // B is Node's child: Node reaps it and reads its exit status.
+  CommandArgs command{&h, slave};
+  int pid = clone(command_entry, h.command_stack_top, CLONE_VM | CLONE_PARENT | SIGCHLD, &command);
+  if (pid < 0) fail(sock, "clone", "command", errno);
   int32_t pid32 = (int32_t)pid;
   if (send_msg(sock, MSG_PID, &pid32, sizeof pid32, nullptr, 0) < 0) {
     // Without its pid the parent could never reap the command: do not let it run.
@@ -133,6 +163,8 @@ bool is_devpts_pair(int master, int slave) {
   }
   _exit(0);
 }
+
+int helper_entry(void *arg) { helper_child(*static_cast<const HelperArgs *>(arg)); }
 
 }  // namespace
 
@@ -155,76 +187,77 @@ ExecResult exec_in_container(const ExecSpec &spec, const SeccompProgram &seccomp
     return res;
   }
 
-  struct clone_args args;
-  memset(&args, 0, sizeof args);
-  args.exit_signal = SIGCHLD;
-  long helper = clone3_signals_blocked(&args);
-  if (helper == 0) {
+  // Both stacks in one mapping, unmapped only when neither A nor B can run on it any more.
+  const size_t stack_size = 128 * 1024;
+  char *stacks = static_cast<char *>(
+      mmap(nullptr, 2 * stack_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0));
+  if (stacks == MAP_FAILED) {
+    set_failure(&res.failure, "mmap", "exec helper stacks", errno);
+    p.close_all();
     close(sv[0]);
-    helper_child(spec, seccomp, argv.data(), envp.data(), sv[1], p);
+    close(sv[1]);
+    return res;
   }
+  HelperArgs h{&spec, &seccomp, argv.data(), envp.data(), sv[1], p, stacks + 2 * stack_size};
+  // Every signal blocked around the clone: no Node signal handler may ever run on A's stack.
+  sigset_t all, old;
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &old);
+  int helper = clone(helper_entry, stacks + stack_size, CLONE_VM | SIGCHLD, &h);
   int clone_err = errno;
+  pthread_sigmask(SIG_SETMASK, &old, nullptr);
   close(sv[1]);
   for (int fd : {p.in[0], p.out[1], p.err[1]})
     if (fd >= 0) close(fd);
   p.in[0] = p.out[1] = p.err[1] = -1;
   int sock = sv[0];
   if (helper < 0) {
-    set_failure(&res.failure, "clone3", "exec helper", clone_err);
+    set_failure(&res.failure, "clone", "exec helper", clone_err);
+    munmap(stacks, 2 * stack_size);
     p.close_all();
     close(sock);
     return res;
   }
 
+  auto unmap_stacks = [&]() {
+    if (stacks) munmap(stacks, 2 * stack_size), stacks = nullptr;
+  };
   int command_pid = -1;
   auto give_up = [&](const char *step, const char *detail, int err) {
     set_failure(&res.failure, step, detail, err);
     if (helper > 0) {
-      kill((int)helper, SIGKILL);
-      reap((int)helper);
+      kill(helper, SIGKILL);
+      reap(helper);
     }
     if (command_pid > 0) {
       kill(command_pid, SIGKILL);
       reap(command_pid);
     }
+    // Neither can touch its stack any more: A is reaped, B killed and reaped or exec'd.
+    unmap_stacks();
     if (res.pty_master >= 0) close(res.pty_master), res.pty_master = -1;
     p.close_all();
     if (sock >= 0) close(sock), sock = -1;
     return res;
   };
 
-  std::string pid_text = std::to_string(helper);
-  for (const auto &procs : spec.cgroup_procs) {
-    int rc = write_file(procs.c_str(), pid_text.data(), pid_text.size());
-    if (rc < 0) return give_up("join cgroup", procs.c_str(), -rc);
-  }
-  int rc = send_msg(sock, MSG_GO, nullptr, 0, nullptr, 0);
-  if (rc < 0) {
-    // The helper already failed (e.g. setns): its failure message is waiting.
-    uint32_t type = 0;
-    Failure f{};
-    if (recv_msg(sock, &type, &f, sizeof f, nullptr, nullptr, 0, nullptr) == 0 && type == MSG_FAILURE) {
-      f.step[sizeof f.step - 1] = '\0';
-      return give_up(f.step, nullptr, f.err);
-    }
-    return give_up("send GO", nullptr, -rc);
-  }
-
   // Read until EOF even after a failure: the command's pid may still be on its way, and a
   // command the parent does not know about could never be reaped.
   ChildReports rep;
   const char *step = "";
-  rc = collect_reports(sock, &rep, &step);
+  int rc = collect_reports(sock, &rep, &step);
   command_pid = rep.pid;
   res.pty_master = rep.pty_fd;
   if (rep.pid_fd >= 0) close(rep.pid_fd);
   if (rc < 0) return give_up(step, nullptr, -rc);
   if (rep.failure.err) return give_up(rep.failure.step, nullptr, rep.failure.err);
-  reap((int)helper);
+  reap(helper);
   close(sock);
   sock = -1;
   helper = -1;
   if (command_pid <= 0) return give_up("exec helper", "no command pid", EPROTO);
+  // EOF: A has exited and B has exec'd (or died), so the stacks are free.
+  unmap_stacks();
   res.pidfd = sys_pidfd_open(command_pid, 0);
   if (res.pidfd < 0) return give_up("pidfd_open", "command", errno);
   res.pid = command_pid;

@@ -3,8 +3,9 @@
 //   parent (a Node worker thread): clone(CLONE_VM | CLONE_VFORK | CLONE_NEWNS) -> setup process
 //      S on its own stack, as posix_spawn does: no copy of Node's page tables, and the worker
 //      sleeps until S is done. S has a private mount namespace owned by the host.
-//   S  clone3(user, pid, uts, ipc, net namespaces; CLONE_PARENT) -> init I, a child of Node that
-//      still shares S's mount namespace; I's pid and pidfd go to the parent's socket first, so
+//   S  clone(CLONE_VM; user, pid, uts, ipc, net namespaces; CLONE_PARENT) -> init I on a stack
+//      of its own, a child of Node that still shares S's mount namespace and, until its execve,
+//      Node's memory (a copy of Node's page tables cost 5-14 ms in a daemon with a large heap); I's pid and pidfd go to the parent's socket first, so
 //      the parent can always reap I. Then S, as host root: I's gid_map/uid_map, I into its
 //      cgroups, the rootfs (idmapped through I's user namespace), the setup-stage mounts (tmpfs
 //      /dev, /run, /dev/shm, device nodes, console, the caller's binds) -> GO to I -> exit.
@@ -14,8 +15,10 @@
 //   parent: reads the socket until EOF (I's end closes at execve); a Failure from S or I means
 //      nothing is left: I is killed and reaped.
 //
-// S shares Node's memory: it touches only its own stack and reads the spec (built before the
-// clone, never changed while S runs); it never allocates.
+// S and I share Node's memory: each touches only its own stack and reads the spec (built before
+// the clone, never changed until spawn_container returns); they never allocate. The parent unmaps
+// I's stack only once I has exec'd or is dead. Node's mm is not dumpable (see addon Init), so no
+// process in the container's user namespace can read or write the memory I shares with Node.
 #include "spawn.h"
 
 #include <fcntl.h>
@@ -42,6 +45,13 @@ struct ChildArgs {
   char *const *argv;
   char *const *envp;
   int sock;  // to the parent
+  char *init_stack_top;  // I's stack, mapped by the parent
+};
+
+struct InitArgs {
+  const ChildArgs *child;
+  int setup_sock;  // from S: GO
+  int setup_end;   // S's end: closed in I, so I sees EOF if S dies
 };
 
 [[noreturn]] void fail(int sock, const char *step, const char *detail, int err) {
@@ -130,6 +140,12 @@ const char *proc_path(char *buf, size_t cap, long pid, const char *leaf) {
   return buf;
 }
 
+int init_entry(void *arg) {
+  const InitArgs &init = *static_cast<const InitArgs *>(arg);
+  close(init.setup_end);
+  init_child(*init.child, init.setup_sock);
+}
+
 // S: makes I, then the setup stage as host root, then leaves.
 [[noreturn]] void setup_child(const ChildArgs &a) {
   const SpawnSpec &s = *a.spec;
@@ -155,16 +171,9 @@ const char *proc_path(char *buf, size_t cap, long pid, const char *leaf) {
   if (s.userns) flags |= CLONE_NEWUSER;
   if (s.netns_fd < 0) flags |= CLONE_NEWNET;
   int pidfd = -1;
-  struct clone_args args;
-  memset(&args, 0, sizeof args);
-  args.flags = flags;
-  args.pidfd = (uint64_t)(uintptr_t)&pidfd;
-  long pid = sys_clone3(&args, sizeof args);
-  if (pid == 0) {
-    close(sp[0]);
-    init_child(a, sp[1]);
-  }
-  if (pid < 0) fail(sock, "clone3", "container init", errno);
+  InitArgs init{&a, sp[1], sp[0]};
+  long pid = clone(init_entry, a.init_stack_top, (int)(flags | CLONE_VM | SIGCHLD), &init, &pidfd);
+  if (pid < 0) fail(sock, "clone", "container init", errno);
   close(sp[1]);
   // First of all: the parent learns I, so it can reap it whatever happens next.
   int32_t pid32 = (int32_t)pid;
@@ -262,11 +271,13 @@ SpawnResult spawn_container(const SpawnSpec &spec, const SeccompProgram &seccomp
     }
   }
 
-  // S runs on its own stack, in Node's memory, while this thread sleeps (CLONE_VFORK).
+  // S runs on its own stack, in Node's memory, while this thread sleeps (CLONE_VFORK); I runs on
+  // the second one until its execve. One mapping, unmapped only when I can no longer run on it.
   const size_t stack_size = 256 * 1024;
-  void *stack = mmap(nullptr, stack_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
-  if (stack == MAP_FAILED) {
-    set_failure(&res.failure, "mmap", "setup stack", errno);
+  char *stacks = static_cast<char *>(
+      mmap(nullptr, 2 * stack_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0));
+  if (stacks == MAP_FAILED) {
+    set_failure(&res.failure, "mmap", "setup stacks", errno);
     if (host_net >= 0) {
       if (setns(host_net, CLONE_NEWNET) < 0) abort();
       close(host_net);
@@ -275,14 +286,16 @@ SpawnResult spawn_container(const SpawnSpec &spec, const SeccompProgram &seccomp
     close(sv[1]);
     return res;
   }
-  ChildArgs a{&spec, &seccomp, argv.data(), envp.data(), sv[1]};
+  auto unmap_stacks = [&]() {
+    if (stacks) munmap(stacks, 2 * stack_size), stacks = nullptr;
+  };
+  ChildArgs a{&spec, &seccomp, argv.data(), envp.data(), sv[1], stacks + 2 * stack_size};
   sigset_t all, old;
   sigfillset(&all);
   pthread_sigmask(SIG_SETMASK, &all, &old);
-  int setup = clone(setup_entry, static_cast<char *>(stack) + stack_size, CLONE_VM | CLONE_VFORK | CLONE_NEWNS | SIGCHLD, &a);
+  int setup = clone(setup_entry, stacks + stack_size, CLONE_VM | CLONE_VFORK | CLONE_NEWNS | SIGCHLD, &a);
   int clone_err = errno;
   pthread_sigmask(SIG_SETMASK, &old, nullptr);
-  munmap(stack, stack_size);
   if (host_net >= 0) {
     if (setns(host_net, CLONE_NEWNET) < 0) {
       // This worker thread would stay in the container's network; never continue like that.
@@ -294,6 +307,7 @@ SpawnResult spawn_container(const SpawnSpec &spec, const SeccompProgram &seccomp
   int sock = sv[0];
   if (setup < 0) {
     set_failure(&res.failure, "clone", "setup process", clone_err);
+    unmap_stacks();
     close(sock);
     return res;
   }
@@ -305,6 +319,7 @@ SpawnResult spawn_container(const SpawnSpec &spec, const SeccompProgram &seccomp
     if (step) set_failure(&res.failure, step, detail, err);
     if (pid > 0) kill_and_reap(pid, pidfd);
     if (pidfd >= 0) close(pidfd);
+    unmap_stacks();  // I is dead (or never ran): nothing runs on its stack
     close(sock);
     return res;
   };
@@ -322,6 +337,8 @@ SpawnResult spawn_container(const SpawnSpec &spec, const SeccompProgram &seccomp
     return give_up(nullptr, nullptr, 0);
   }
   if (pid < 0 || pidfd < 0) return give_up("setup process", "ended without a word", ECHILD);
+  // EOF: I has exec'd (its end is close-on-exec) or is dead, so its stack is free.
+  unmap_stacks();
   // EOF also comes from a child killed before it could say anything (e.g. by the OOM killer).
   // A child that fails on its own always sends a Failure first, so an init that has already
   // exited normally did run (an init that exits at once): that is left to the exit watcher.
