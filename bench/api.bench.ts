@@ -13,7 +13,12 @@
  *            page cache of the freshly made rootfs)
  *  - stop:   `lxc stop --force bench-i` (busybox init ignores SIGPWR: a clean stop would only
  *            measure the timeout)
- *  - delete: `lxc delete bench-i` (stopped)
+ *  - start:  `lxc start bench-i` after that stop (shown, not a target)
+ *  - delete: `lxc delete --force bench-i` of the running instance (stop + delete), as the
+ *            issue's LXD anchor (182 ms) was measured
+ *  - client floor: `lxc remote list` (the client process alone: no request) and
+ *            `lxc query /1.0` (the process and one request), so every figure above can be read
+ *            against what the client itself costs
  *  - list:   with BENCH_LIST_INSTANCES (51) running, `lxc list --format csv` (its default columns
  *            need every instance's state: GET /1.0/instances?recursion=2) and the raw
  *            `curl --unix-socket … /1.0/instances?recursion=2`
@@ -59,7 +64,10 @@ interface Figures {
   launch?: number;
   exec?: number;
   stop?: number;
+  start?: number;
   delete?: number;
+  clientAlone?: number;
+  clientOneRequest?: number;
   list?: number;
   listCurl?: number;
   list1000?: number;
@@ -88,9 +96,9 @@ function prepare(peer: ApiPeer): void {
   lxc(peer, ['query', '-X', 'PUT', '/1.0/profiles/default', '--data', JSON.stringify(profile)]);
 }
 
-/** launch, exec, stop --force and delete of one instance, N times after one untimed round. */
+/** launch, exec, stop --force, start and delete --force of one instance, N times after one untimed round. */
 function lifecycle(peer: ApiPeer, f: Figures): void {
-  const t = { launch: [] as number[], exec: [] as number[], stop: [] as number[], delete: [] as number[] };
+  const t = { launch: [] as number[], exec: [] as number[], stop: [] as number[], start: [] as number[], delete: [] as number[] };
   let canExec = true;
   for (let i = -1; i < N; i++) {
     const name = `bench-${i < 0 ? 'warm' : i}`;
@@ -102,17 +110,35 @@ function lifecycle(peer: ApiPeer, f: Figures): void {
     const exec: number | undefined = canExec ? attempt(f, 'lxc exec', execTwice) : undefined;
     canExec = exec !== undefined;
     const stop = timeLxc(peer, ['stop', '--force', name]);
-    const del = timeLxc(peer, ['delete', name]);
+    const start = timeLxc(peer, ['start', name]);
+    const del = timeLxc(peer, ['delete', '--force', name]);
     if (i < 0) continue;
     t.launch.push(launch);
     if (exec !== undefined) t.exec.push(exec);
     t.stop.push(stop);
+    t.start.push(start);
     t.delete.push(del);
   }
   f.launch = median(t.launch);
   f.exec = t.exec.length ? median(t.exec) : undefined;
   f.stop = median(t.stop);
+  f.start = median(t.start);
   f.delete = median(t.delete);
+}
+
+/** What the `lxc` client costs by itself: its process alone, and its process with one request. */
+function clientFloor(peer: ApiPeer, f: Figures): void {
+  const alone: number[] = [];
+  const oneRequest: number[] = [];
+  for (let i = -1; i < N; i++) {
+    const a = timeLxc(peer, ['remote', 'list']);
+    const q = timeLxc(peer, ['query', '/1.0']);
+    if (i < 0) continue;
+    alone.push(a);
+    oneRequest.push(q);
+  }
+  f.clientAlone = median(alone);
+  f.clientOneRequest = median(oneRequest);
 }
 
 /**
@@ -200,7 +226,10 @@ function report(lodge: Figures, lxd: Figures, lxdPeer?: LxdPeer): void {
     ['lxc launch bb c', lodge.launch, lxd.launch],
     ['lxc exec c -- true', lodge.exec, lxd.exec],
     ['lxc stop --force c', lodge.stop, lxd.stop],
-    ['lxc delete c (stopped)', lodge.delete, lxd.delete],
+    ['lxc start c', lodge.start, lxd.start],
+    ['lxc delete --force c (running)', lodge.delete, lxd.delete],
+    ['client alone: lxc remote list', lodge.clientAlone, lxd.clientAlone],
+    ['client + one request: lxc query /1.0', lodge.clientOneRequest, lxd.clientOneRequest],
     [`lxc list --format csv (${LIST_INSTANCES} running)`, lodge.list, lxd.list],
     [`GET /1.0/instances?recursion=2 (${LIST_INSTANCES} running)`, lodge.listCurl, lxd.listCurl],
     [`GET /1.0/instances?recursion=2 (${LIST1000} running)`, lodge.list1000, undefined],
@@ -252,6 +281,7 @@ async function main(): Promise<void> {
       const peer = lxdPeer;
       cleanups.push('stop LXD', () => peer.stop());
       prepare(peer);
+      clientFloor(peer, lxd);
       lifecycle(peer, lxd);
       await listing(peer, lxd);
       await peer.stop();
@@ -261,6 +291,7 @@ async function main(): Promise<void> {
       const peer = await startLodge(work);
       cleanups.push('stop Lodge', () => peer.stop());
       prepare(peer);
+      clientFloor(peer, lodge);
       lifecycle(peer, lodge);
       await listing(peer, lodge);
       await listing1000(peer, lodge);
@@ -288,6 +319,12 @@ async function main(): Promise<void> {
       list_ms: round(lodge.list),
       lxd_list_ms: round(lxd.list),
       lxd_mem_kb_per_container: round(lxd.memKb, 1),
+      start_ms: round(lodge.start),
+      lxd_start_ms: round(lxd.start),
+      client_alone_ms: round(lodge.clientAlone),
+      lxd_client_alone_ms: round(lxd.clientAlone),
+      client_one_request_ms: round(lodge.clientOneRequest),
+      lxd_client_one_request_ms: round(lxd.clientOneRequest),
     }),
   );
   // a measure a peer could not do is a failed benchmark, even with every other figure printed

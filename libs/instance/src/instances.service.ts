@@ -23,7 +23,7 @@ import type { Devices, Expanded } from '@lodge/config';
 import { ImageStore, TemplateBundle, TemplateTrigger } from '@lodge/image';
 import { Container, ContainerExit, ContainerRecord, IdMapEntry, IdRange, releaseConsoleLog, RuntimeService, SpawnOptions } from '@lodge/runtime';
 import { onlineCpus } from '@lodge/runtime/cpus/cpu-allocator';
-import { IdmapRepository, ImagesRepository, INSTANCE_EXISTS, InstanceEntity, InstancesRepository, ProfileEntity, ProfilesRepository } from '@lodge/state';
+import { IdmapRepository, ImageEntity, ImagesRepository, INSTANCE_EXISTS, InstanceEntity, InstancesRepository, ProfileEntity, ProfilesRepository } from '@lodge/state';
 import type { SubidRange } from '@lodge/state';
 import { RootfsSource, StorageDriver } from '@lodge/storage';
 import { prepareDevices, removeDeviceNodes } from './instance-devices';
@@ -55,6 +55,19 @@ export interface CreateInstanceRequest {
   profiles?: string[];
   ephemeral?: boolean;
   description?: string;
+}
+
+/** A create request checked and resolved by prepareCreate(), ready for createPlanned(). */
+export interface CreatePlan {
+  readonly request: CreateInstanceRequest;
+  readonly config: Record<string, string>;
+  readonly devices: Devices;
+  readonly profileNames: string[];
+  readonly expanded: Expanded;
+  readonly pool: StorageDriver;
+  readonly poolName: string;
+  readonly fingerprint?: string;
+  readonly architecture: string;
 }
 
 /** What the template step needs to know of the volume being started (computed once by start()). */
@@ -128,7 +141,57 @@ export class InstancesService implements OnApplicationShutdown {
    * the first start (volatile.apply_template), as LXD does.
    */
   async create(req: CreateInstanceRequest): Promise<InstanceEntity> {
-    const { config, devices, profileNames, expanded, pool, poolName, fingerprint, architecture } = await this.planCreate(req);
+    return this.createPlanned(await this.prepareCreate(req));
+  }
+
+  /**
+   * Everything create() checks and looks up before its first side effect, for callers that answer
+   * bad input before they start the work (the REST API answers 4xx before it returns an
+   * operation) and then hand the plan to createPlanned(), so nothing is looked up twice.
+   */
+  async prepareCreate(req: CreateInstanceRequest): Promise<CreatePlan> {
+    validateInstanceName(req.name);
+    const config = { ...(req.config ?? {}) };
+    const devices = { ...(req.devices ?? {}) };
+    validateInstanceConfig(config);
+    validateDevices(devices);
+    if (req.source.type !== 'image' && req.source.type !== 'none') {
+      throw new InvalidArgumentError(`Unsupported source type "${(req.source as { type: string }).type}"`);
+    }
+    const profileNames = req.profiles ?? ['default'];
+    // independent lookups, in parallel (each is a round trip to the database); their errors are
+    // still reported in a fixed order: profiles, root disk and limits, name, image
+    const [profilesLookup, takenLookup, imageLookup] = await Promise.allSettled([
+      this.loadProfiles(profileNames),
+      this.exists(req.name),
+      req.source.type === 'image' ? this.sourceImage(req.source) : Promise.resolve(undefined),
+    ]);
+    const profiles = settled(profilesLookup);
+    const expanded = expandConfig(profiles, { config, devices, profiles: profileNames });
+    const root = findRootDisk(expanded.expanded_devices);
+    if (!root) throw new InvalidArgumentError('Failed to find a root disk device: add one to the instance or a profile');
+    const poolName = String(root.device.pool ?? '');
+    const pool = this.pools.get(poolName);
+    // the limits must make sense on this host (e.g. not more CPUs than it has) before anything is made
+    toRuntimeLimits(expanded.expanded_config, this.host());
+    if (settled(takenLookup)) throw new AlreadyExistsError(INSTANCE_EXISTS);
+    const image = settled(imageLookup);
+
+    let architecture = process.arch === 'x64' ? 'x86_64' : process.arch;
+    if (image) {
+      architecture = image.architecture;
+      // LXD keeps the image's properties as image.* keys
+      for (const [k, v] of Object.entries(image.properties ?? {})) config[`image.${k}`] = String(v);
+      config['volatile.base_image'] = image.fingerprint;
+      config['volatile.apply_template'] = 'create';
+    }
+    config['volatile.uuid'] = randomUUID();
+    return { request: req, config, devices, profileNames, expanded, pool, poolName, fingerprint: image?.fingerprint, architecture };
+  }
+
+  /** create() of a plan from prepareCreate(). A name taken since then is refused by the database. */
+  async createPlanned(plan: CreatePlan): Promise<InstanceEntity> {
+    const { request: req, config, devices, profileNames, expanded, pool, poolName, fingerprint, architecture } = plan;
     const r = new Reverter();
     try {
       // The image is unpacked into the pool once; every instance from it is a copy-on-write view.
@@ -155,51 +218,10 @@ export class InstancesService implements OnApplicationShutdown {
     }
   }
 
-  /**
-   * Everything create() checks before its first side effect, for callers that answer bad input
-   * before they start the work (the REST API answers 4xx before it returns an operation).
-   */
-  async validateCreate(req: CreateInstanceRequest): Promise<void> {
-    await this.planCreate(req);
-  }
-
-  private async planCreate(req: CreateInstanceRequest) {
-    validateInstanceName(req.name);
-    const config = { ...(req.config ?? {}) };
-    const devices = { ...(req.devices ?? {}) };
-    validateInstanceConfig(config);
-    validateDevices(devices);
-    const profileNames = req.profiles ?? ['default'];
-    const profiles = await this.loadProfiles(profileNames);
-    const expanded = expandConfig(profiles, { config, devices, profiles: profileNames });
-    const root = findRootDisk(expanded.expanded_devices);
-    if (!root) throw new InvalidArgumentError('Failed to find a root disk device: add one to the instance or a profile');
-    const poolName = String(root.device.pool ?? '');
-    const pool = this.pools.get(poolName);
-    // the limits must make sense on this host (e.g. not more CPUs than it has) before anything is made
-    toRuntimeLimits(expanded.expanded_config, this.host());
-    if (await this.exists(req.name)) throw new AlreadyExistsError(INSTANCE_EXISTS);
-
-    let fingerprint: string | undefined;
-    let architecture = process.arch === 'x64' ? 'x86_64' : process.arch;
-    if (req.source.type === 'image') {
-      const image = req.source.alias
-        ? await this.images.get((await this.images.getAlias(req.source.alias)).fingerprint)
-        : req.source.fingerprint
-          ? await this.images.getByPrefix(req.source.fingerprint)
-          : undefined;
-      if (!image) throw new InvalidArgumentError('The image source needs an alias or a fingerprint');
-      fingerprint = image.fingerprint;
-      architecture = image.architecture;
-      // LXD keeps the image's properties as image.* keys
-      for (const [k, v] of Object.entries(image.properties ?? {})) config[`image.${k}`] = String(v);
-      config['volatile.base_image'] = fingerprint;
-      config['volatile.apply_template'] = 'create';
-    } else if (req.source.type !== 'none') {
-      throw new InvalidArgumentError(`Unsupported source type "${(req.source as { type: string }).type}"`);
-    }
-    config['volatile.uuid'] = randomUUID();
-    return { config, devices, profileNames, expanded, pool, poolName, fingerprint, architecture };
+  private async sourceImage(source: Extract<InstanceSource, { type: 'image' }>): Promise<ImageEntity> {
+    if (source.alias) return this.images.get((await this.images.getAlias(source.alias)).fingerprint);
+    if (source.fingerprint) return this.images.getByPrefix(source.fingerprint);
+    throw new InvalidArgumentError('The image source needs an alias or a fingerprint');
   }
 
   async get(name: string): Promise<InstanceEntity> {
@@ -704,6 +726,12 @@ export class InstancesService implements OnApplicationShutdown {
     const current = await this.instances.get(row.name).catch(() => undefined);
     if (current?.ephemeral && !this.restarting.has(row.name)) await this.delete(row.name).catch(() => undefined);
   }
+}
+
+/** The value of a settled lookup, or its error thrown. */
+function settled<T>(result: PromiseSettledResult<T>): T {
+  if (result.status === 'rejected') throw result.reason;
+  return result.value;
 }
 
 /** A log file name: one plain name inside the instance's log directory. */

@@ -59,9 +59,9 @@ export class InstancesController {
     const p = resolveProject(project);
     const auth = await this.trust.authenticate(req);
     const request = parseCreate(body);
-    await this.instances.validateCreate(request);
+    const plan = await this.instances.prepareCreate(request);
     const op = this.ops.task('Creating instance', [request.name], p, async () => {
-      await this.instances.create(request);
+      await this.instances.createPlanned(plan);
       this.ops.lifecycle('instance-created', request.name, p, auth);
     });
     return async(op.render());
