@@ -216,7 +216,23 @@ Napi::Object spawn_result(Napi::Env env, const SpawnResult &r) {
   Napi::Object o = Napi::Object::New(env);
   o.Set("pid", r.pid);
   o.Set("pidfd", r.pidfd);
+  if (r.hold >= 0) o.Set("hold", r.hold);
   return o;
+}
+
+// resumeSpawn(hold): the held init goes on to its execve. Resolves {pid, pidfd}.
+Napi::Value ResumeSpawn(const Napi::CallbackInfo &info) {
+  ResumeSpec s;
+  if (!info[0].IsNumber()) return throw_type(info.Env(), "resumeSpawn(hold)"), info.Env().Undefined();
+  s.hold = info[0].As<Napi::Number>().Int32Value();
+  return queue(info.Env(), std::move(s), resume_spawn, spawn_result);
+}
+
+// abortSpawn(hold): the held init is killed and reaped; its pidfd stays the caller's to close.
+Napi::Value AbortSpawn(const Napi::CallbackInfo &info) {
+  if (!info[0].IsNumber()) return throw_type(info.Env(), "abortSpawn(hold)"), info.Env().Undefined();
+  abort_spawn(info[0].As<Napi::Number>().Int32Value());
+  return info.Env().Undefined();
 }
 
 Napi::Value Spawn(const Napi::CallbackInfo &info) {
@@ -236,6 +252,7 @@ Napi::Value Spawn(const Napi::CallbackInfo &info) {
     return env.Undefined();
   get_bool(o, "userns", &s.userns);
   get_bool(o, "idmapRootfs", &s.idmap_rootfs);
+  get_bool(o, "hold", &s.hold);
   Napi::Value overlay = o.Get("overlay");
   if (!overlay.IsUndefined() && !overlay.IsNull()) {
     if (!overlay.IsObject()) return throw_type(env, "overlay must be an object"), env.Undefined();
@@ -558,6 +575,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
     return exports;
   }
   exports.Set("spawn", Napi::Function::New(env, Spawn));
+  exports.Set("resumeSpawn", Napi::Function::New(env, ResumeSpawn));
+  exports.Set("abortSpawn", Napi::Function::New(env, AbortSpawn));
   exports.Set("exec", Napi::Function::New(env, Exec));
   exports.Set("watchExit", Napi::Function::New(env, WatchExit));
   exports.Set("setWatchKeepAlive", Napi::Function::New(env, SetWatchKeepAlive));

@@ -32,6 +32,7 @@ enum MsgType : uint32_t {
   MSG_FAILURE = 2,   // child -> parent: payload is a Failure
   MSG_PID = 3,       // helper -> parent: payload is the grandchild's pid (int32)
   MSG_PTY = 4,       // helper -> parent: carries the pty master fd
+  MSG_HELD = 5,      // init -> parent: set up by S, waiting for GO before it goes on (spawn hold)
 };
 
 // CHILD-safe send/receive. Return 0 on success, -errno on failure. recv_msg returns 1 on EOF.
@@ -51,13 +52,15 @@ struct ChildReports {
   int pid_fd = -1;   // the fd sent with MSG_PID (a pidfd), if any
   int pty_fd = -1;   // MSG_PTY: the pty master
   Failure failure{}; // the first MSG_FAILURE (failure.err == 0: none)
+  bool stop_at_held = false;  // in: return as soon as MSG_HELD arrives
+  bool held = false;          // out: MSG_HELD arrived
 };
 
 // Parent-side: reads the children's reports until EOF (every child's end closed: each exited or
 // exec'd), also after a failure, so a pid on its way is never lost. Waits at most
 // kChildReplyTimeoutMs for each message. Returns 0, or -errno (-ETIMEDOUT, -EPROTO for an
 // unexpected message) with *step naming what failed; what was received stays in *out for the
-// caller to clean up.
+// caller to clean up. With out->stop_at_held it returns at MSG_HELD (out->held) instead of EOF.
 int collect_reports(int sock, ChildReports *out, const char **step);
 
 // CHILD-safe: close every fd above 2 except those in keep (at most 16): nothing of the Node

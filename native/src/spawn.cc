@@ -33,6 +33,10 @@
 #include <sys/socket.h>
 #include <sys/wait.h>
 
+#include <memory>
+#include <mutex>
+#include <unordered_map>
+
 #include "child_common.h"
 
 namespace lodge {
@@ -72,6 +76,13 @@ void wait_go(int sock) {
   int sock = a.sock;
   wait_go(setup_sock);
   close(setup_sock);
+  if (s.hold) {
+    // Namespaces, id maps and cgroups exist; nothing of ours has run in them yet. The parent
+    // sets up what must be there from the start, then says GO (or closes the socket: we end).
+    int rc = send_msg(sock, MSG_HELD, nullptr, 0, nullptr, 0);
+    if (rc < 0) _exit(126);
+    wait_go(sock);
+  }
 
   // Our own copy of the mount namespace S prepared, owned by our user namespace.
   if (unshare(CLONE_NEWNS) < 0) fail(sock, "unshare(CLONE_NEWNS)", nullptr, errno);
@@ -236,6 +247,14 @@ int init_entry(void *arg) {
   _exit(0);
 }
 
+// What the setup process and init read of the spawn, in one place that lives as long as init
+// may read it (see spawn_container).
+struct InitState {
+  SpawnSpec spec;
+  std::vector<char *> argv, envp;
+  ChildArgs args{};
+};
+
 int setup_entry(void *arg) { setup_child(*static_cast<const ChildArgs *>(arg)); }
 
 void kill_and_reap(int pid, int pidfd) {
@@ -244,12 +263,94 @@ void kill_and_reap(int pid, int pidfd) {
   reap(pid);
 }
 
+// Inits waiting in a hold, by token (the parent's end of their socket, unique while open). Each
+// keeps its stack mapped until it has exec'd or is dead.
+struct Held {
+  int pid;
+  int pidfd;  // the caller's: never closed here
+  int sock;
+  char *stacks;
+  size_t stacks_size;
+  InitState *state;  // what init reads until its execve
+};
+std::mutex held_lock;
+std::unordered_map<int, Held> held_inits;
+
+bool take_held(int token, Held *out) {
+  std::lock_guard<std::mutex> g(held_lock);
+  auto it = held_inits.find(token);
+  if (it == held_inits.end()) return false;
+  *out = it->second;
+  held_inits.erase(it);
+  return true;
+}
+
+// Kill, reap, then free what the held init used.
+void end_held(const Held &h) {
+  kill_and_reap(h.pid, h.pidfd);
+  munmap(h.stacks, h.stacks_size);
+  delete h.state;
+  close(h.sock);
+}
+
 }  // namespace
 
-SpawnResult spawn_container(const SpawnSpec &spec, const SeccompProgram &seccomp) {
+SpawnResult resume_spawn(const ResumeSpec &spec, const SeccompProgram &) {
   SpawnResult res;
-  std::vector<char *> argv = c_strings(spec.argv);
-  std::vector<char *> envp = c_strings(spec.env);
+  Held h;
+  if (!take_held(spec.hold, &h)) {
+    set_failure(&res.failure, "resume", "no container init is held with this token", EINVAL);
+    return res;
+  }
+  int rc = send_msg(h.sock, MSG_GO, nullptr, 0, nullptr, 0);
+  if (rc < 0) {
+    set_failure(&res.failure, "send GO", "container init", -rc);
+    end_held(h);
+    return res;
+  }
+  // Until EOF: init's end closes at execve; a Failure means it did not get there.
+  ChildReports rep;
+  const char *step = "";
+  rc = collect_reports(h.sock, &rep, &step);
+  if (rep.pid_fd >= 0) close(rep.pid_fd);
+  if (rep.pty_fd >= 0) close(rep.pty_fd);
+  if (rc < 0 || rep.failure.err) {
+    if (rc < 0) set_failure(&res.failure, step, nullptr, -rc);
+    else res.failure = rep.failure;
+    end_held(h);
+    return res;
+  }
+  siginfo_t si;
+  memset(&si, 0, sizeof si);
+  if (waitid((idtype_t)P_PIDFD, (id_t)h.pidfd, &si, WEXITED | WNOHANG | WNOWAIT | __WALL) == 0 && si.si_pid != 0 &&
+      si.si_code != CLD_EXITED) {
+    set_failure(&res.failure, "container init", "killed during start", EINTR);
+    end_held(h);
+    return res;
+  }
+  // EOF: init has exec'd, so its stack and what it read are free.
+  munmap(h.stacks, h.stacks_size);
+  delete h.state;
+  close(h.sock);
+  res.pid = h.pid;
+  res.pidfd = h.pidfd;
+  return res;
+}
+
+void abort_spawn(int hold) {
+  Held h;
+  if (take_held(hold, &h)) end_held(h);
+}
+
+SpawnResult spawn_container(const SpawnSpec &given, const SeccompProgram &seccomp) {
+  SpawnResult res;
+  // Everything I reads until its execve, owned apart from the caller's spec: a held init goes on
+  // reading it after this function (and the worker that called it) have returned.
+  auto state = std::make_unique<InitState>();
+  state->spec = given;
+  const SpawnSpec &spec = state->spec;
+  state->argv = c_strings(spec.argv);
+  state->envp = c_strings(spec.env);
 
   int sv[2];
   if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
@@ -289,11 +390,11 @@ SpawnResult spawn_container(const SpawnSpec &spec, const SeccompProgram &seccomp
   auto unmap_stacks = [&]() {
     if (stacks) munmap(stacks, 2 * stack_size), stacks = nullptr;
   };
-  ChildArgs a{&spec, &seccomp, argv.data(), envp.data(), sv[1], stacks + 2 * stack_size};
+  state->args = ChildArgs{&spec, &seccomp, state->argv.data(), state->envp.data(), sv[1], stacks + 2 * stack_size};
   sigset_t all, old;
   sigfillset(&all);
   pthread_sigmask(SIG_SETMASK, &all, &old);
-  int setup = clone(setup_entry, stacks + stack_size, CLONE_VM | CLONE_VFORK | CLONE_NEWNS | SIGCHLD, &a);
+  int setup = clone(setup_entry, stacks + stack_size, CLONE_VM | CLONE_VFORK | CLONE_NEWNS | SIGCHLD, &state->args);
   int clone_err = errno;
   pthread_sigmask(SIG_SETMASK, &old, nullptr);
   if (host_net >= 0) {
@@ -324,8 +425,10 @@ SpawnResult spawn_container(const SpawnSpec &spec, const SeccompProgram &seccomp
     return res;
   };
 
-  // Until EOF: I's pid and pidfd from S, then EOF when I exec'd, or a Failure from S or I.
+  // Until EOF: I's pid and pidfd from S, then EOF when I exec'd, or a Failure from S or I; with a
+  // hold, until I says it is held.
   ChildReports rep;
+  rep.stop_at_held = spec.hold;
   const char *step = "";
   int rc = collect_reports(sock, &rep, &step);
   pid = rep.pid;
@@ -337,6 +440,16 @@ SpawnResult spawn_container(const SpawnSpec &spec, const SeccompProgram &seccomp
     return give_up(nullptr, nullptr, 0);
   }
   if (pid < 0 || pidfd < 0) return give_up("setup process", "ended without a word", ECHILD);
+  if (rep.held) {
+    // I waits for GO on its end of this socket, on its stack: both stay until resume or abort.
+    std::lock_guard<std::mutex> g(held_lock);
+    held_inits[sock] = Held{pid, pidfd, sock, stacks, 2 * stack_size, state.release()};
+    res.pid = pid;
+    res.pidfd = pidfd;
+    res.hold = sock;
+    return res;
+  }
+  if (spec.hold) return give_up("container init", "ended before it was held", ECHILD);
   // EOF: I has exec'd (its end is close-on-exec) or is dead, so its stack is free.
   unmap_stacks();
   // EOF also comes from a child killed before it could say anything (e.g. by the OOM killer).

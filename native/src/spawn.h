@@ -24,15 +24,30 @@ struct SpawnSpec {
   int console_fd = -1;              // init's stdout/stderr (the console log)
   std::string cwd = "/";
   ConfineSpec confine;
+  // Hold init once its namespaces, id maps and cgroups exist, before anything of it runs: the
+  // caller sets up what must be there from init's first instruction (e.g. NICs in its network
+  // namespace), then resume_spawn() lets it go on, or abort_spawn() ends it.
+  bool hold = false;
 };
 
 struct SpawnResult {
   int pid = -1;
   int pidfd = -1;
+  int hold = -1;      // with spec.hold: the token for resume_spawn / abort_spawn
   Failure failure{};  // failure.err != 0 on error
 };
 
-// Runs on a worker thread. Never leaves a process behind on failure.
+// Runs on a worker thread. Never leaves a process behind on failure. The pidfd belongs to the
+// caller from here on (also for a held init).
 SpawnResult spawn_container(const SpawnSpec &spec, const SeccompProgram &seccomp);
+
+// A held init goes on (worker thread): its mounts, pivot_root, confinement, execve. On failure
+// init is killed and reaped; the caller still closes the pidfd it got from spawn_container.
+struct ResumeSpec {
+  int hold = -1;
+};
+SpawnResult resume_spawn(const ResumeSpec &spec, const SeccompProgram &seccomp);
+// A held init is killed and reaped (no worker thread needed: it is only waiting).
+void abort_spawn(int hold);
 
 }  // namespace lodge

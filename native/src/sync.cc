@@ -205,6 +205,10 @@ int collect_reports(int sock, ChildReports *out, const char **step) {
       out->pty_fd = fds[0];
       continue;
     }
+    if (type == MSG_HELD && nfds == 0 && out->stop_at_held && !out->held) {
+      out->held = true;
+      return 0;
+    }
     for (int i = 0; i < nfds; i++) close(fds[i]);
     if (type == MSG_FAILURE && len == sizeof(Failure)) {
       if (!out->failure.err) {

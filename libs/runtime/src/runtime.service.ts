@@ -16,8 +16,14 @@ import { Container, ContainerExit, ContainerRecord } from './container';
 import { IdMapEntry, IdRange, firstFittingMap, formatIdMap, hostId, readSubordinateRanges, validateIdMap } from './idmap/idmap';
 import { HostCgroupMount, readHostCgroupMounts } from './mounts/host-cgroup-mounts';
 import { BindMount, buildMountPlan } from './mounts/system-mounts';
-import { isNativeError, loadNativeAddon, NativeAddon } from './native/native-binding';
+import { isNativeError, loadNativeAddon, NativeAddon, NativeSpawnResult } from './native/native-binding';
 import { shiftOwnership } from './idmap/shift-ownership';
+
+/** A container init held before it runs (see SpawnOptions.beforeInit). */
+export interface HeldInit {
+  /** host pid: /proc/<pid>/ns/* are its namespaces */
+  pid: number;
+}
 
 export interface SpawnOptions {
   /** unique name; also the cgroup's name */
@@ -60,6 +66,12 @@ export interface SpawnOptions {
   seccomp?: boolean;
   /** wait this long after exec and fail if init died in that time (default 0: return at once) */
   startupGraceMs?: number;
+  /**
+   * Runs once init's namespaces, id maps and cgroups exist and before anything of it runs (e.g.
+   * NICs moved into its network namespace, there from init's first instruction). A rejection
+   * ends the start: init is killed and nothing is left.
+   */
+  beforeInit?: (init: HeldInit) => Promise<void>;
   /**
    * How the rootfs owners are shifted for an unprivileged container: 'idmap' (idmapped mount, the
    * rootfs is never touched), 'chown' (a one-time recorded chown, for filesystems without
@@ -159,7 +171,8 @@ export class RuntimeService {
           cgroupProcs: [...cgroup.procsFiles],
           consoleFd: log?.fd,
           confine: plan.confine,
-        });
+          hold: !!o.beforeInit,
+        }).then((held) => this.runBeforeInit(held, o.beforeInit));
 
       let child: { pid: number; pidfd: number };
       const shift = o.rootfsShift ?? 'auto';
@@ -277,6 +290,27 @@ export class RuntimeService {
    * after a container ended: empty, it is removed and made anew; with processes in it, it belongs
    * to a container this process does not track, and the spawn is refused.
    */
+  /** Runs the caller's step on a held init, then lets init go on; on failure init ends. */
+  private async runBeforeInit(
+    held: NativeSpawnResult,
+    beforeInit: SpawnOptions['beforeInit'],
+  ): Promise<{ pid: number; pidfd: number }> {
+    if (held.hold === undefined || !beforeInit) return held;
+    try {
+      await beforeInit({ pid: held.pid });
+    } catch (err) {
+      this.addon.abortSpawn(held.hold);
+      this.addon.closeFd(held.pidfd);
+      throw err;
+    }
+    try {
+      return await this.addon.resumeSpawn(held.hold);
+    } catch (err) {
+      this.addon.closeFd(held.pidfd);
+      throw err;
+    }
+  }
+
   private async claimCgroup(name: string, limits: ResourceLimits): Promise<CgroupHandle> {
     try {
       return await this.cgroups.create(name, limits);

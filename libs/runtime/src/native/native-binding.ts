@@ -73,6 +73,15 @@ export interface NativeSpawnOptions {
   consoleFd?: number;
   cwd?: string;
   confine: NativeConfinement;
+  /** hold init once its namespaces, maps and cgroups exist: resumeSpawn() or abortSpawn() then */
+  hold?: boolean;
+}
+
+export interface NativeSpawnResult {
+  pid: number;
+  pidfd: number;
+  /** with `hold`: the token for resumeSpawn / abortSpawn */
+  hold?: number;
 }
 
 export interface NativeExecOptions {
@@ -116,7 +125,11 @@ export interface NativeError extends Error {
 }
 
 export interface NativeAddon {
-  spawn(options: NativeSpawnOptions): Promise<{ pid: number; pidfd: number }>;
+  spawn(options: NativeSpawnOptions): Promise<NativeSpawnResult>;
+  /** A held init goes on to its execve; rejects (init killed and reaped) when it cannot. */
+  resumeSpawn(hold: number): Promise<{ pid: number; pidfd: number }>;
+  /** A held init is killed and reaped. Its pidfd stays the caller's to close. */
+  abortSpawn(hold: number): void;
   exec(options: NativeExecOptions): Promise<NativeExecResult>;
   /** Calls back once when the process behind pidfd ends; returns a watch id. keepAlive: the
    *  watch holds the event loop open (else a running container never keeps Node alive). */
