@@ -116,6 +116,7 @@ build_busybox() {
 
 	put_file "$rootfs/etc/inittab" 0644 <<-'EOF'
 		::sysinit:/bin/hostname -F /etc/hostname
+		::sysinit:/etc/init.d/network
 		::sysinit:/bin/echo lodge-busybox: booted
 		::ctrlaltdel:/sbin/reboot
 		::shutdown:/bin/sync
@@ -143,6 +144,37 @@ build_busybox() {
 		/bin/ash
 	EOF
 	: | put_file "$rootfs/etc/resolv.conf" 0644
+	# As a cloud image does: loopback up, then DHCP on eth0 when the instance has one (udhcpc
+	# keeps renewing in the background and applies each lease with the script below).
+	mkdir -p "$rootfs/etc/init.d" "$rootfs/usr/share/udhcpc"
+	put_file "$rootfs/etc/init.d/network" 0755 <<-'EOF'
+		#!/bin/sh
+		ip link set lo up 2>/dev/null
+		if ip link show eth0 >/dev/null 2>&1; then
+		  ip link set eth0 up
+		  udhcpc -i eth0 -b -t 20 -T 1 -A 1 -x hostname:"$(hostname)" -s /usr/share/udhcpc/default.script >/dev/null 2>&1
+		fi
+		exit 0
+	EOF
+	put_file "$rootfs/usr/share/udhcpc/default.script" 0755 <<-'EOF'
+		#!/bin/sh
+		# udhcpc calls this with deconfig, bound, renew or leasefail; the lease is in the environment.
+		case "$1" in
+		deconfig)
+		  ip -4 addr flush dev "$interface"
+		  ip link set "$interface" up
+		  ;;
+		bound|renew)
+		  ip -4 addr flush dev "$interface"
+		  ip addr add "$ip/${mask:-24}" ${broadcast:+broadcast "$broadcast"} dev "$interface"
+		  for r in $router; do ip route replace default via "$r" dev "$interface"; break; done
+		  : > /etc/resolv.conf
+		  [ -n "$domain" ] && echo "search $domain" >> /etc/resolv.conf
+		  for d in $dns; do echo "nameserver $d" >> /etc/resolv.conf; done
+		  ;;
+		esac
+		exit 0
+	EOF
 	install -m 0755 "$PAYLOAD" "$rootfs/usr/local/bin/payload"
 
 	put_file "$tmp/metadata.yaml" 0644 <<-EOF
