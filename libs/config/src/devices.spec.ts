@@ -74,12 +74,35 @@ describe('other types', () => {
       'Device validation failed for "eth0": Invalid device option "path" for type "none"',
     );
   });
-  it('nic and proxy pass through as string maps', () => {
-    expect(() => validateDevice('eth0', { type: 'nic', nictype: 'bridged', parent: 'lodgebr0', anything: 'goes' })).not.toThrow();
-    expect(() => validateDevice('web', { type: 'proxy', listen: 'tcp:0.0.0.0:80', connect: 'tcp:127.0.0.1:80' })).not.toThrow();
-    expect(rejection(() => validateDevice('eth0', { type: 'nic', mtu: 1500 }))).toBe(
-      'Device validation failed for "eth0": option "mtu" must be a string, got number',
-    );
+  it('nic: a managed network, or nictype with parent; names, MACs, MTUs and addresses checked', () => {
+    expect(() => validateDevice('eth0', { type: 'nic', network: 'lodgebr0', 'ipv4.address': '10.0.3.7', hwaddr: '00:16:3e:01:02:03', mtu: '1400' })).not.toThrow();
+    expect(() => validateDevice('eth1', { type: 'nic', nictype: 'bridged', parent: 'br0', name: 'eth1', host_name: 'vethabc' })).not.toThrow();
+    expect(() => validateDevice('eth2', { type: 'nic', nictype: 'macvlan', parent: 'enp0s3' })).not.toThrow();
+    const cases: [Record<string, unknown>, string][] = [
+      [{ type: 'nic', mtu: 1500 }, 'option "mtu" must be a string, got number'],
+      [{ type: 'nic' }, 'A nic needs "network" (a managed network) or "nictype" with "parent"'],
+      [{ type: 'nic', nictype: 'bridged' }, 'A bridged nic needs a "parent" interface'],
+      [{ type: 'nic', network: 'n', parent: 'br0' }, 'Give either "network" or "nictype" with "parent", not both'],
+      [{ type: 'nic', nictype: 'p2p', parent: 'x' }, 'Invalid value "p2p" for option "nictype": nictype "p2p" is not supported (supported: bridged, macvlan)'],
+      [{ type: 'nic', network: 'n', name: 'a-very-long-name0' }, 'Invalid value "a-very-long-name0" for option "name": interface name "a-very-long-name0" is longer than 15 bytes (the kernel\'s limit)'],
+      [{ type: 'nic', network: 'n', hwaddr: '01:16:3e:00:00:01' }, 'Invalid value "01:16:3e:00:00:01" for option "hwaddr": "01:16:3e:00:00:01" is a multicast MAC address'],
+      [{ type: 'nic', network: 'n', 'ipv4.address': '10.0.3.300' }, 'Invalid value "10.0.3.300" for option "ipv4.address": "10.0.3.300" is not an IPv4 address'],
+      [{ type: 'nic', network: 'n', mtu: '20' }, 'Invalid value "20" for option "mtu": 20 is not between 68 and 65535'],
+      [{ type: 'nic', network: 'n', vlan: '5' }, 'Invalid device option "vlan" for type "nic"'],
+    ];
+    for (const [device, why] of cases) expect(rejection(() => validateDevice('eth0', device))).toBe(`Device validation failed for "eth0": ${why}`);
+  });
+  it('proxy: listen and connect addresses of one protocol', () => {
+    expect(() => validateDevice('web', { type: 'proxy', listen: 'tcp:127.0.0.1:8080', connect: 'tcp:127.0.0.1:80', bind: 'host' })).not.toThrow();
+    expect(() => validateDevice('dns', { type: 'proxy', listen: 'udp:[::1]:5353', connect: 'udp:127.0.0.1:53' })).not.toThrow();
+    const cases: [Record<string, string>, string][] = [
+      [{ type: 'proxy', listen: 'tcp:127.0.0.1:80' }, 'A proxy needs a "connect" address'],
+      [{ type: 'proxy', listen: 'tcp:127.0.0.1:80', connect: 'udp:127.0.0.1:80' }, '"listen" and "connect" must use the same protocol'],
+      [{ type: 'proxy', listen: 'tcp:127.0.0.1:99999', connect: 'tcp:127.0.0.1:80' }, 'Invalid value "tcp:127.0.0.1:99999" for option "listen": port 99999 is out of range 1-65535'],
+      [{ type: 'proxy', listen: 'unix:/run/x.sock', connect: 'tcp:127.0.0.1:80' }, 'Invalid value "unix:/run/x.sock" for option "listen": "unix:/run/x.sock" is not an address such as tcp:127.0.0.1:80 or udp:[::1]:53'],
+      [{ type: 'proxy', listen: 'tcp:127.0.0.1:80', connect: 'tcp:127.0.0.1:80', bind: 'instance' }, 'Invalid value "instance" for option "bind": bind "instance" is not supported (only "host": listen on the host, connect in the instance)'],
+    ];
+    for (const [device, why] of cases) expect(rejection(() => validateDevice('p', device))).toBe(`Device validation failed for "p": ${why}`);
   });
   it('requires a type, and a known one', () => {
     expect(rejection(() => validateDevice('x', { path: '/' }))).toBe('Device validation failed for "x": Missing device type');

@@ -1,7 +1,8 @@
 /**
  * Instance devices as data: per device type, the options it takes, their validators, the options
  * it requires, and a check across options. Follows LXD's device semantics for the types Lodge
- * supports. nic and proxy are accepted as string maps here; the networking code validates them.
+ * supports. What needs the host (a network that exists, an address inside its subnet, a parent
+ * interface) is checked by the network library when the device is used.
  *
  * Error texts: "Device validation failed for "<name>": <reason>".
  */
@@ -20,7 +21,7 @@ export interface DeviceTypeDef {
   readonly options?: Readonly<Record<string, Check>>;
   /** a check over the whole device, after the options (missing/conflicting options) */
   readonly check?: (device: DeviceConfig) => void;
-  /** can be added to / removed from / changed on a running instance (no hotplug yet: false) */
+  /** can be added to / removed from / changed on a running instance */
   readonly hotplug: boolean;
 }
 
@@ -120,6 +121,90 @@ function checkUnix(d: DeviceConfig): void {
   }
 }
 
+/** Kernel interface names: 1..15 bytes, no "/", ":" or whitespace, not "." or "..". */
+export const interfaceName: Check = (v) => {
+  if (Buffer.byteLength(v) > 15) throw new InvalidArgumentError(`interface name "${v}" is longer than 15 bytes (the kernel's limit)`);
+  // eslint-disable-next-line no-control-regex
+  if (/[/:\s\x00-\x1f\x7f]/.test(v) || v === '.' || v === '..') throw new InvalidArgumentError(`"${v}" is not a valid interface name`);
+};
+
+const macAddress: Check = (v) => {
+  if (!/^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$/.test(v)) throw new InvalidArgumentError(`"${v}" is not a MAC address such as 00:16:3e:12:34:56`);
+  if (parseInt(v.slice(0, 2), 16) & 1) throw new InvalidArgumentError(`"${v}" is a multicast MAC address`);
+};
+
+const mtu: Check = (v) => void parseIntStrict(v, 68, 65535);
+
+const ipv4Address: Check = (v) => {
+  const parts = v.split('.');
+  if (parts.length !== 4 || parts.some((p) => !/^(0|[1-9]\d{0,2})$/.test(p) || Number(p) > 255)) {
+    throw new InvalidArgumentError(`"${v}" is not an IPv4 address`);
+  }
+};
+
+const networkName: Check = (v) => {
+  if (!/^[A-Za-z0-9][A-Za-z0-9_.-]{0,14}$/.test(v)) throw new InvalidArgumentError(`"${v}" is not a network name`);
+};
+
+const NIC_TYPES = ['bridged', 'macvlan'];
+
+const NIC_OPTIONS: Record<string, Check> = {
+  network: networkName,
+  nictype: (v) => {
+    if (!NIC_TYPES.includes(v)) throw new InvalidArgumentError(`nictype "${v}" is not supported (supported: ${NIC_TYPES.join(', ')})`);
+  },
+  parent: interfaceName,
+  name: interfaceName,
+  host_name: interfaceName,
+  hwaddr: macAddress,
+  mtu,
+  'ipv4.address': ipv4Address,
+  'boot.priority': uint,
+};
+
+function checkNic(d: DeviceConfig): void {
+  if (d.network) {
+    if (d.nictype || d.parent) throw new InvalidArgumentError('Give either "network" or "nictype" with "parent", not both');
+    return;
+  }
+  if (!d.nictype) throw new InvalidArgumentError('A nic needs "network" (a managed network) or "nictype" with "parent"');
+  if (!d.parent) throw new InvalidArgumentError(`A ${d.nictype} nic needs a "parent" interface`);
+  if (d.nictype === 'macvlan' && d['ipv4.address']) throw new InvalidArgumentError('"ipv4.address" needs a managed network (a macvlan nic gets its address from the parent\'s network)');
+}
+
+/** A proxy end: "tcp:<address>:<port>" or "udp:<address>:<port>" (IPv6 addresses in brackets). */
+export function parseProxyAddress(v: string): { protocol: 'tcp' | 'udp'; host: string; port: number } {
+  const m = /^(tcp|udp):(\[[0-9a-fA-F:.]+\]|[0-9.]+|localhost):(\d{1,5})$/.exec(v);
+  if (!m) throw new InvalidArgumentError(`"${v}" is not an address such as tcp:127.0.0.1:80 or udp:[::1]:53`);
+  const port = Number(m[3]);
+  if (port < 1 || port > 65535) throw new InvalidArgumentError(`port ${m[3]} is out of range 1-65535`);
+  const host = m[2].startsWith('[') ? m[2].slice(1, -1) : m[2];
+  if (!host.includes(':') && host !== 'localhost') ipv4Address(host);
+  return { protocol: m[1] as 'tcp' | 'udp', host, port };
+}
+
+const PROXY_OPTIONS: Record<string, Check> = {
+  listen: (v) => void parseProxyAddress(v),
+  connect: (v) => void parseProxyAddress(v),
+  bind: (v) => {
+    if (v !== 'host') throw new InvalidArgumentError(`bind "${v}" is not supported (only "host": listen on the host, connect in the instance)`);
+  },
+  nat: (v) => {
+    if (parseBool(v)) throw new InvalidArgumentError('nat mode is not supported');
+  },
+  proxy_protocol: (v) => {
+    if (parseBool(v)) throw new InvalidArgumentError('proxy_protocol is not supported');
+  },
+};
+
+function checkProxy(d: DeviceConfig): void {
+  if (!d.listen) throw new InvalidArgumentError('A proxy needs a "listen" address');
+  if (!d.connect) throw new InvalidArgumentError('A proxy needs a "connect" address');
+  if (parseProxyAddress(d.listen).protocol !== parseProxyAddress(d.connect).protocol) {
+    throw new InvalidArgumentError('"listen" and "connect" must use the same protocol');
+  }
+}
+
 /** The device types, as data. */
 export const DEVICE_TYPES: Readonly<Record<string, DeviceTypeDef>> = {
   disk: {
@@ -149,8 +234,20 @@ export const DEVICE_TYPES: Readonly<Record<string, DeviceTypeDef>> = {
     options: {},
     hotplug: false,
   },
-  nic: { type: 'nic', description: 'A network interface (validated by the network library)', hotplug: false },
-  proxy: { type: 'proxy', description: 'A forwarded connection (validated by the network library)', hotplug: false },
+  nic: {
+    type: 'nic',
+    description: 'A network interface: on a managed network, or a veth on a host bridge (bridged), or macvlan on a host interface',
+    options: NIC_OPTIONS,
+    check: checkNic,
+    hotplug: true,
+  },
+  proxy: {
+    type: 'proxy',
+    description: 'Forwards connections to a host address ("listen") to an address inside the instance ("connect")',
+    options: PROXY_OPTIONS,
+    check: checkProxy,
+    hotplug: true,
+  },
 };
 
 /** LXD device types Lodge knows but does not support. */

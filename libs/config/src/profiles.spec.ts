@@ -83,17 +83,17 @@ describe('diffLiveUpdate', () => {
     expect(d.needsRestart).toEqual(['security.nesting']);
   });
 
-  it('reports device additions, removals and changes (no hotplug yet)', () => {
+  it('reports device additions, removals and changes; nics and proxies are hot-pluggable, disks not', () => {
     const d = diffLiveUpdate(
       { expanded_config: {}, expanded_devices: { root, eth0 } },
       { expanded_config: {}, expanded_devices: { root: { ...root, size: '20GiB' }, data: { type: 'disk', source: '/srv', path: '/srv' } } },
     );
     expect(d.devices.map((c) => [c.name, c.change, c.live])).toEqual([
       ['data', 'added', false],
-      ['eth0', 'removed', false],
+      ['eth0', 'removed', true],
       ['root', 'changed', false],
     ]);
-    expect(d.needsRestart).toEqual(['device:data', 'device:eth0', 'device:root']);
+    expect(d.needsRestart).toEqual(['device:data', 'device:root']);
   });
 
   it('finds nothing when only key order or empty values differ', () => {
