@@ -2,9 +2,11 @@
 // specs; the fork/handshake work runs on a libuv worker thread and settles a Promise.
 #include <napi.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <linux/fs.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <termios.h>
 #include <unistd.h>
@@ -501,6 +503,34 @@ bool arg_int(const Napi::CallbackInfo &info, size_t i, int64_t lo, int64_t hi, c
                                     std::to_string(lo) + ".." + std::to_string(hi));
 }
 
+// socketInNetworkNamespace(netnsFd, family 4|6, "tcp"|"udp"): a new socket (non-blocking,
+// close-on-exec) that belongs to the network namespace netnsFd for good, e.g. to connect to a
+// container's own loopback. Node connects or binds it afterwards (net.Socket({fd}), dgram
+// bind({fd})). This thread goes into the namespace for the socket() call only; no JS runs there.
+Napi::Value SocketInNetworkNamespace(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  const char *usage = "socketInNetworkNamespace(netnsFd, family, protocol)";
+  int64_t fd, family;
+  if (!arg_int(info, 0, 0, INT32_MAX, usage, &fd) || !arg_int(info, 1, 4, 6, usage, &family)) return env.Undefined();
+  if (family != 4 && family != 6) return throw_type(env, std::string(usage) + ": family must be 4 or 6"), env.Undefined();
+  std::string proto = info[2].IsString() ? info[2].As<Napi::String>().Utf8Value() : "";
+  if (proto != "tcp" && proto != "udp") return throw_type(env, std::string(usage) + ": protocol must be \"tcp\" or \"udp\""), env.Undefined();
+  int home = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+  if (home < 0) return throw_errno(env, "open /proc/thread-self/ns/net", errno);
+  if (setns((int)fd, CLONE_NEWNET) < 0) {
+    int err = errno;
+    close(home);
+    return throw_errno(env, "setns(network namespace)", err);
+  }
+  int sock = socket(family == 4 ? AF_INET : AF_INET6, (proto == "tcp" ? SOCK_STREAM : SOCK_DGRAM) | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  int err = errno;
+  // Node's main thread must never stay in a container's network: no way to go on if it would.
+  if (setns(home, CLONE_NEWNET) < 0) abort();
+  close(home);
+  if (sock < 0) return throw_errno(env, "socket", err);
+  return Napi::Number::New(env, sock);
+}
+
 Napi::Value PidfdOpen(const Napi::CallbackInfo &info) {
   int64_t pid;
   if (!arg_int(info, 0, 1, INT32_MAX, "pidfdOpen(pid)", &pid)) return info.Env().Undefined();
@@ -582,6 +612,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("setWatchKeepAlive", Napi::Function::New(env, SetWatchKeepAlive));
   napi_add_env_cleanup_hook(env, close_all_watches, nullptr);
   exports.Set("pidfdOpen", Napi::Function::New(env, PidfdOpen));
+  exports.Set("socketInNetworkNamespace", Napi::Function::New(env, SocketInNetworkNamespace));
   exports.Set("pidfdSendSignal", Napi::Function::New(env, PidfdSendSignal));
   exports.Set("closeFd", Napi::Function::New(env, CloseFd));
   exports.Set("setWindowSize", Napi::Function::New(env, SetWindowSize));

@@ -122,7 +122,7 @@ function checkUnix(d: DeviceConfig): void {
 }
 
 /** Kernel interface names: 1..15 bytes, no "/", ":" or whitespace, not "." or "..". */
-export const interfaceName: Check = (v) => {
+export const validateInterfaceName: Check = (v) => {
   if (Buffer.byteLength(v) > 15) throw new InvalidArgumentError(`interface name "${v}" is longer than 15 bytes (the kernel's limit)`);
   // eslint-disable-next-line no-control-regex
   if (/[/:\s\x00-\x1f\x7f]/.test(v) || v === '.' || v === '..') throw new InvalidArgumentError(`"${v}" is not a valid interface name`);
@@ -153,9 +153,9 @@ const NIC_OPTIONS: Record<string, Check> = {
   nictype: (v) => {
     if (!NIC_TYPES.includes(v)) throw new InvalidArgumentError(`nictype "${v}" is not supported (supported: ${NIC_TYPES.join(', ')})`);
   },
-  parent: interfaceName,
-  name: interfaceName,
-  host_name: interfaceName,
+  parent: validateInterfaceName,
+  name: validateInterfaceName,
+  host_name: validateInterfaceName,
   hwaddr: macAddress,
   mtu,
   'ipv4.address': ipv4Address,

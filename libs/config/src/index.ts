@@ -24,6 +24,8 @@ export {
   validateDevices,
   isRootDisk,
   findRootDisk,
+  parseProxyAddress,
+  validateInterfaceName,
 } from './devices';
 export type { DeviceConfig, Devices, DeviceTypeDef } from './devices';
 export { expandConfig, diffLiveUpdate } from './profiles';

@@ -1,0 +1,2 @@
+export * from './netns-socket';
+export * from './proxy-forwarder';
