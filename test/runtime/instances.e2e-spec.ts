@@ -8,6 +8,7 @@ import type { DataSource } from 'typeorm';
 import { AlreadyExistsError, ConflictError, InvalidArgumentError, NotFoundError } from '@lodge/common';
 import { ImageStore } from '@lodge/image';
 import { InstancesService } from '@lodge/instance';
+import { ProxyDevices } from '@lodge/network';
 import { probeCgroups, RuntimeService } from '@lodge/runtime';
 import { IdmapRepository, ImagesRepository, InstancesRepository, openStateDataSource, ProfilesRepository } from '@lodge/state';
 import { StorageDriver, StorageDriverRegistry } from '@lodge/storage';
@@ -37,6 +38,7 @@ describe('instance lifecycle through the engine', () => {
         },
       },
       { logDir: join(h.dir, 'logs') },
+      new ProxyDevices(),
     );
 
   beforeAll(async () => {

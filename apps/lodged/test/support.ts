@@ -308,3 +308,36 @@ export function runCommand(
 export function runLxc(lxcPath: string, env: NodeJS.ProcessEnv, args: string[], input?: string): Promise<LxcResult> {
   return runCommand(lxcPath, args, env, { input, timeoutMs: 30_000 });
 }
+
+/**
+ * Debian's lxc client for one test file, with a private HOME/LXD_CONF (made on first use,
+ * removed by cleanup()) talking to the daemon whose state dir `lxdDir()` returns.
+ */
+export interface LxcClient {
+  /** runs `lxc args…`; never throws */
+  run(args: string[], input?: string): Promise<LxcResult>;
+  /** runs `lxc args…` and returns stdout; throws with stderr on a non-zero exit */
+  ok(args: string[], input?: string): Promise<string>;
+  cleanup(): void;
+}
+
+export function lxcClient(lxdDir: () => string, lxcPath = '/usr/bin/lxc'): LxcClient {
+  let home: string | undefined;
+  const env = () => {
+    home ??= mkdtempSync(join(tmpdir(), 'lodge-lxc-home-'));
+    return { PATH: process.env.PATH ?? '/usr/bin:/bin', LXD_DIR: lxdDir(), HOME: home, LXD_CONF: join(home, 'lxc-conf') };
+  };
+  const run = (args: string[], input?: string) => runLxc(lxcPath, env(), args, input);
+  return {
+    run,
+    async ok(args, input) {
+      const r = await run(args, input);
+      if (r.code !== 0) throw new Error(`lxc ${args.join(' ')} failed (${r.code}): ${r.stderr}`);
+      return r.stdout;
+    },
+    cleanup() {
+      if (home) rmSync(home, { recursive: true, force: true });
+      home = undefined;
+    },
+  };
+}

@@ -19,12 +19,13 @@ import {
   validateDevices,
   validateInstanceConfig,
 } from '@lodge/config';
-import type { Devices, Expanded } from '@lodge/config';
+import type { DeviceChange, Devices, Expanded } from '@lodge/config';
 import { ImageStore, TemplateBundle, TemplateTrigger } from '@lodge/image';
 import { Container, ContainerExit, ContainerRecord, IdMapEntry, IdRange, releaseConsoleLog, RuntimeService, SpawnOptions } from '@lodge/runtime';
 import { onlineCpus } from '@lodge/runtime/cpus/cpu-allocator';
 import { IdmapRepository, ImageEntity, ImagesRepository, INSTANCE_EXISTS, InstanceEntity, InstancesRepository, ProfileEntity, ProfilesRepository } from '@lodge/state';
 import type { SubidRange } from '@lodge/state';
+import { ProxyDevices } from '@lodge/network';
 import { RootfsSource, StorageDriver } from '@lodge/storage';
 import { prepareDevices, removeDeviceNodes } from './instance-devices';
 import { InterfaceState, readInstanceNetwork } from './instance-network';
@@ -128,6 +129,7 @@ export class InstancesService implements OnApplicationShutdown {
     private readonly runtime: RuntimeService,
     @Inject(STORAGE_POOLS) private readonly pools: StoragePools,
     @Inject(INSTANCE_ENGINE_OPTIONS) private readonly options: InstanceEngineOptions,
+    private readonly proxies: ProxyDevices,
   ) {}
 
   /** Per instance whose init runs: settles once the bookkeeping after its end is done. */
@@ -291,12 +293,14 @@ export class InstancesService implements OnApplicationShutdown {
       throw err;
     }
     try {
+      await this.proxies.startAll(name, expanded.expanded_devices, container.pid);
       await this.instances.update(name, {
         status: 'Running',
         lastUsedAt: new Date(),
         runtime: container.describe() as unknown as Record<string, unknown>,
       });
     } catch (err) {
+      this.proxies.stopAll(name);
       await container.stop({ force: true });
       removeDeviceNodes(nodesDir);
       throw err;
@@ -371,22 +375,47 @@ export class InstancesService implements OnApplicationShutdown {
     if (String(root.device.pool ?? '') !== (row.storagePool ?? 'default')) {
       throw new NotSupportedError('Moving the root disk to another storage pool is not supported');
     }
-    const changed = diffLiveUpdate(before, after).config.map((c) => c.key);
+    const diff = diffLiveUpdate(before, after);
+    const changed = diff.config.map((c) => c.key);
     const limits = toRuntimeLimits(after.expanded_config, this.host()); // validates limits against this host
     const container = this.runtime.get(name);
-    if (container && affectsLimits(changed)) await container.setLimits(limits);
+    const r = new Reverter();
     try {
-      return await this.instances.update(name, {
+      if (container && affectsLimits(changed)) {
+        await container.setLimits(limits);
+        // if the row cannot change, the running container goes back to the stored limits
+        r.push('limits', () => container.setLimits(toRuntimeLimits(before.expanded_config, this.host())));
+      }
+      if (container) await this.hotplugDevices(name, container.pid, diff.devices, r);
+      const updated = await this.instances.update(name, {
         config,
         devices: u.devices,
         profiles: u.profiles,
         ephemeral: u.ephemeral,
         description: u.description,
       });
-    } catch (err) {
-      // the row did not change: the running container goes back to the stored limits
-      if (container && affectsLimits(changed)) await container.setLimits(toRuntimeLimits(before.expanded_config, this.host())).catch(() => undefined);
-      throw err;
+      r.commit();
+      return updated;
+    } finally {
+      await r.revert();
+    }
+  }
+
+  /**
+   * Device changes on a running instance that take effect at once (proxies); the others wait
+   * for the next start. Each step pushes its undo onto `r`.
+   */
+  private async hotplugDevices(name: string, pid: number, changes: DeviceChange[], r: Reverter): Promise<void> {
+    for (const c of changes) {
+      if (c.old?.type === 'proxy') {
+        const old = c.old;
+        this.proxies.stop(name, c.name);
+        r.push(`proxy ${c.name} back`, () => this.proxies.start(name, c.name, old, pid));
+      }
+      if (c.new?.type === 'proxy') {
+        await this.proxies.start(name, c.name, c.new, pid);
+        r.push(`proxy ${c.name} removed again`, () => this.proxies.stop(name, c.name));
+      }
     }
   }
 
@@ -557,6 +586,11 @@ export class InstancesService implements OnApplicationShutdown {
       if (container) {
         adopted.push(row.name);
         this.watchExit(row, container);
+        // the forwarders died with the previous daemon: its devices listen again
+        const devices = (await this.expand(row)).expanded_devices;
+        await this.proxies.startAll(row.name, devices, container.pid).catch((err) => {
+          this.lifecycleLog(row.name, `proxy devices not restored: ${err instanceof Error ? err.message : String(err)}`);
+        });
         continue;
       }
       const autostart = (await this.expand(row)).expanded_config['boot.autostart'];
@@ -705,6 +739,7 @@ export class InstancesService implements OnApplicationShutdown {
   private watchExit(row: InstanceEntity, container: Container): void {
     const done = container.exited.then(async (exit) => {
       if (this.runtime.get(row.name)) return; // a new start already tracks it
+      this.proxies.stopAll(row.name);
       if (this.shutDown) return; // the next daemon finds it gone and reconciles
       try {
         await this.afterStop(row, exit);

@@ -11,6 +11,7 @@ import { DataSource } from 'typeorm';
 import { NotFoundError } from '@lodge/common';
 import { IMAGE_STORE_DIR, IMAGE_STORE_POOL, ImageStore } from '@lodge/image';
 import { INSTANCE_ENGINE_OPTIONS, InstancesService, STORAGE_POOLS, StoragePools } from '@lodge/instance';
+import { ProxyDevices } from '@lodge/network';
 import { probeCgroups, RUNTIME_OPTIONS, RuntimeService } from '@lodge/runtime';
 import { InstancesRepository, STATE_REPOSITORIES } from '@lodge/state';
 import { StorageDriver, StorageDriverRegistry } from '@lodge/storage';
@@ -116,6 +117,7 @@ export class EngineModule {
         { provide: IMAGE_STORE_POOL, inject: [STORAGE_POOLS], useFactory: (pools: StoragePools) => pools.get('default') },
         ImageStore,
         { provide: INSTANCE_ENGINE_OPTIONS, useValue: { logDir: join(options.dir, 'logs') } },
+        ProxyDevices,
         InstancesService,
         EngineLifecycle,
       ],

@@ -1,2 +1,3 @@
 export * from './netns-socket';
 export * from './proxy-forwarder';
+export * from './proxy-devices';
