@@ -257,16 +257,15 @@ export class InstancesService implements OnApplicationShutdown {
   async start(name: string): Promise<Container> {
     const row = await this.instances.get(name);
     if (this.runtime.get(name)) throw new ConflictError('The instance is already running');
-    const expanded = await this.expand(row);
-    const cfg = expanded.expanded_config;
     const pool = this.pools.get(row.storagePool ?? 'default');
+    // independent of each other: profiles, the id map and the volume, looked up together
+    const [expanded, idmap, source] = await Promise.all([this.expand(row), this.idmapOf(row), pool.rootfsSource(name)]);
+    const cfg = expanded.expanded_config;
     const logDir = join(this.options.logDir, name);
     mkdirSync(logDir, { recursive: true, mode: 0o700 });
     const privileged = cfg['security.privileged'] === 'true';
-    const idmap = await this.idmapOf(row);
     const defaults = this.runtime.defaultIdMaps();
     const maps = { uidMap: idmap.uidMap ?? defaults.uidMap, gidMap: idmap.gidMap ?? defaults.gidMap };
-    const source = await pool.rootfsSource(name);
     await this.applyTemplates(row, expanded, pool, { source, privileged, ...maps });
     const env = Object.entries(cfg)
       .filter(([k]) => k.startsWith('environment.'))
