@@ -6,6 +6,8 @@ import {
   IdmapRepository,
   ImagesRepository,
   InstancesRepository,
+  NetworkAllocationsRepository,
+  NetworksRepository,
   OperationsRepository,
   ProfilesRepository,
   ProjectsRepository,
@@ -36,6 +38,8 @@ export const STATE_REPOSITORIES = [
   IdmapRepository,
   StoragePoolsRepository,
   ProjectsRepository,
+  NetworksRepository,
+  NetworkAllocationsRepository,
 ];
 
 /** Closes the pool when the application shuts down (after every onModuleDestroy hook). */

@@ -3,6 +3,8 @@ import { IdmapAllocationEntity } from './idmap-allocation.entity';
 import { ImageAliasEntity } from './image-alias.entity';
 import { ImageEntity } from './image.entity';
 import { InstanceEntity } from './instance.entity';
+import { NetworkAllocationEntity } from './network-allocation.entity';
+import { NetworkEntity } from './network.entity';
 import { OperationEntity } from './operation.entity';
 import { ProfileEntity } from './profile.entity';
 import { ProjectEntity } from './project.entity';
@@ -14,6 +16,8 @@ export * from './idmap-allocation.entity';
 export * from './image-alias.entity';
 export * from './image.entity';
 export * from './instance.entity';
+export * from './network-allocation.entity';
+export * from './network.entity';
 export * from './operation.entity';
 export * from './profile.entity';
 export * from './project.entity';
@@ -32,4 +36,6 @@ export const STATE_ENTITIES = [
   ServerConfigEntity,
   OperationEntity,
   IdmapAllocationEntity,
+  NetworkEntity,
+  NetworkAllocationEntity,
 ];

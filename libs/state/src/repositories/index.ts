@@ -3,6 +3,8 @@ export * from './certificates.repository';
 export * from './idmap.repository';
 export * from './images.repository';
 export * from './instances.repository';
+export * from './network-allocations.repository';
+export * from './networks.repository';
 export * from './operations.repository';
 export * from './profiles.repository';
 export * from './projects.repository';
