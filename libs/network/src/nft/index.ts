@@ -1,0 +1,3 @@
+export * from './nft-command';
+export * from './network-ruleset';
+export * from './network-firewall';
