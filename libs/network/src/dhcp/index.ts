@@ -1,0 +1,5 @@
+export * from './dhcp-hosts';
+export * from './leases';
+export * from './dnsmasq-config';
+export * from './dnsmasq-process';
+export * from './dnsmasq-supervisor';
