@@ -62,22 +62,24 @@ export async function signalProcess(p: DnsmasqProcess, signal: NodeJS.Signals): 
   }
 }
 
+/** True while the process runs: not gone, not a zombie awaiting its reaper, PID not reused. */
+export async function processRunning(p: DnsmasqProcess): Promise<boolean> {
+  let stat: string;
+  try {
+    stat = await readFile(`/proc/${p.pid}/stat`, 'utf8');
+  } catch {
+    return false;
+  }
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return fields[19] === p.startTime && fields[0] !== 'Z';
+}
+
 /** Waits until the process has ended (or its PID was reused); false after `timeoutMs`. */
 export async function waitForExit(p: DnsmasqProcess, timeoutMs: number): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const st = await processStartTime(p.pid);
-    if (st !== p.startTime || (await isZombie(p.pid))) return true;
+  while (await processRunning(p)) {
     if (Date.now() >= deadline) return false;
     await new Promise((r) => setTimeout(r, 10));
   }
-}
-
-async function isZombie(pid: number): Promise<boolean> {
-  try {
-    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) === 'Z';
-  } catch {
-    return true;
-  }
+  return true;
 }
