@@ -109,17 +109,22 @@ describe('networks and address allocations (real PostgreSQL)', () => {
 
   it('leases list names; release, instance delete and exhaustion', async () => {
     const leases = await allocations.leases(netId);
-    expect(leases[0]).toEqual({ project: 'default', instance: 'c0', device: 'eth0', hwaddr: mac(0), ipv4Address: '10.40.0.2', static: false });
+    const c0 = await allocations.get(ids[0], 'eth0');
+    expect(leases.find((l) => l.instance === 'c0')).toEqual({ project: 'default', instance: 'c0', device: 'eth0', hwaddr: mac(0), ipv4Address: c0.ipv4Address, static: false });
+    expect(leases[0].ipv4Address).toBe('10.40.0.2'); // address order
     expect(leases.find((l) => l.static)).toMatchObject({ instance: 'c50', ipv4Address: '10.40.0.200' });
 
+    // concurrent allocations took addresses in lock order, so look up what c3 and c4 hold
+    const held3 = (await allocations.get(ids[3], 'eth0')).ipv4Address;
+    const held4 = (await allocations.get(ids[4], 'eth0')).ipv4Address;
     expect(await allocations.release(ids[3], 'eth0')).toBe(true);
     expect(await allocations.release(ids[3], 'eth0')).toBe(false);
     const again = await allocations.allocate({ networkId: netId, instanceId: ids[52], device: 'eth0', hwaddr: mac(52) }, lowestFree);
-    expect(again.ipv4Address).toBe('10.40.0.5'); // the hole is reused
+    expect(again.ipv4Address).toBe(held3); // the hole is reused
 
-    await instances.delete('c4'); // cascade frees 10.40.0.6
+    await instances.delete('c4'); // cascade frees its address
     expect(await allocations.listForInstance(ids[4])).toEqual([]);
-    expect((await allocations.allocate({ networkId: netId, instanceId: ids[53], device: 'eth1', hwaddr: mac(53) }, lowestFree)).ipv4Address).toBe('10.40.0.6');
+    expect((await allocations.allocate({ networkId: netId, instanceId: ids[53], device: 'eth1', hwaddr: mac(53) }, lowestFree)).ipv4Address).toBe(held4);
 
     await expectError(
       allocations.allocate({ networkId: netId, instanceId: ids[54], device: 'eth0', hwaddr: mac(54) }, () => undefined),
