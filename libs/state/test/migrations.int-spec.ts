@@ -8,6 +8,8 @@ const TABLES = [
   'image_aliases',
   'images',
   'instances',
+  'network_allocations',
+  'networks',
   'operations',
   'profiles',
   'projects',
@@ -45,7 +47,7 @@ describe('migrations', () => {
 
   it('creates every table and seeds default project, profile and pool', async () => {
     const ran = await ds.runMigrations();
-    expect(ran.map((m) => m.name)).toEqual(['InitialSchema1764000000000']);
+    expect(ran.map((m) => m.name)).toEqual(['InitialSchema1764000000000', 'Networks1795525676177']);
     expect(await tables()).toEqual(TABLES);
     const s = await seeds();
     expect(s.projects).toEqual([{ name: 'default', config: expect.objectContaining({ 'features.profiles': 'true' }) }]);
@@ -57,6 +59,8 @@ describe('migrations', () => {
   });
 
   it('reverts to an empty schema and applies again', async () => {
+    await ds.undoLastMigration();
+    expect(await tables()).toEqual(TABLES.filter((t) => !t.startsWith('network')));
     await ds.undoLastMigration();
     expect(await tables()).toEqual([]);
     expect(await ds.showMigrations()).toBe(true);
