@@ -1,1 +1,5 @@
 export * from './proxy';
+export * from './ipam';
+export * from './nft';
+export * from './dhcp';
+export * from './networks/network-keys';
