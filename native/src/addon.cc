@@ -19,6 +19,7 @@
 #include "spawn.h"
 
 namespace lodge {
+Napi::Value NetlinkRequest(const Napi::CallbackInfo &info);  // netlink.cc
 namespace {
 
 const SeccompProgram &default_seccomp() {
@@ -618,6 +619,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("setWindowSize", Napi::Function::New(env, SetWindowSize));
   exports.Set("setAppendOnly", Napi::Function::New(env, SetAppendOnly));
   exports.Set("errnoName", Napi::Function::New(env, ErrnoName));
+  exports.Set("netlinkRequest", Napi::Function::New(env, NetlinkRequest));
   return exports;
 }
 

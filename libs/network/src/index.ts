@@ -3,3 +3,4 @@ export * from './ipam';
 export * from './nft';
 export * from './dhcp';
 export * from './networks/network-keys';
+export * from './links';
