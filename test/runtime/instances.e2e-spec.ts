@@ -8,9 +8,9 @@ import type { DataSource } from 'typeorm';
 import { AlreadyExistsError, ConflictError, InvalidArgumentError, NotFoundError } from '@lodge/common';
 import { ImageStore } from '@lodge/image';
 import { InstancesService } from '@lodge/instance';
-import { ProxyDevices } from '@lodge/network';
+import { BridgeDriver, DnsmasqSupervisor, NetlinkLinks, NetworkFirewall, NetworkReservations, NicDevices, ProxyDevices } from '@lodge/network';
 import { probeCgroups, RuntimeService } from '@lodge/runtime';
-import { IdmapRepository, ImagesRepository, InstancesRepository, openStateDataSource, ProfilesRepository } from '@lodge/state';
+import { IdmapRepository, ImagesRepository, InstancesRepository, NetworkAllocationsRepository, NetworksRepository, openStateDataSource, ProfilesRepository } from '@lodge/state';
 import { StorageDriver, StorageDriverRegistry } from '@lodge/storage';
 import { createTestDatabase, TestDatabase } from '../../libs/state/test/test-database';
 import { IMAGES, makeHarness, run, waitFor } from './harness';
@@ -39,7 +39,15 @@ describe('instance lifecycle through the engine', () => {
       },
       { logDir: join(h.dir, 'logs') },
       new ProxyDevices(),
+      nics(),
     );
+  /** the real NIC devices (this test's instances have none) */
+  const nics = () => {
+    const links = new NetlinkLinks();
+    const allocations = new NetworkAllocationsRepository(ds);
+    const bridge = new BridgeDriver(links, new NetworkFirewall(), new DnsmasqSupervisor(), { dir: join(h.dir, 'networks'), autoSubnetPool: ['10.0.0.0/8'] });
+    return new NicDevices(new NetworksRepository(ds), allocations, links, new NetworkReservations(allocations, bridge));
+  };
 
   beforeAll(async () => {
     db = await createTestDatabase();

@@ -8,6 +8,7 @@ import { ExecApiModule } from './exec/exec-api.module';
 import { FilesApiModule } from './files/files-api.module';
 import { ImagesApiModule } from './images/images-api.module';
 import { InstancesApiModule } from './instances/instances-api.module';
+import { NetworksApiModule } from './networks/networks-api.module';
 import { ProfilesApiModule } from './profiles/profiles-api.module';
 import { ResourcesApiModule } from './resources/resources-api.module';
 
@@ -17,6 +18,7 @@ export const API_MODULES: Array<Type<unknown>> = [
   ExecApiModule,
   FilesApiModule,
   ProfilesApiModule,
+  NetworksApiModule,
   ResourcesApiModule,
 ];
 

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { resolve } from 'node:path';
 import { Command } from 'commander';
+import { DEFAULT_NETWORK } from '@lodge/network';
 import { ServerConfigRepository } from '@lodge/state';
 import { engineModules } from './api-modules';
 import { startDaemon } from './bootstrap';
@@ -22,9 +23,15 @@ async function main(): Promise<void> {
       'external PostgreSQL (postgres://user@host/db); default: a private PostgreSQL under <dir>/database',
       process.env.LODGE_DATABASE_URL || undefined,
     )
+    .option(
+      '--default-network <cidr|auto|none>',
+      `first start only: the ${DEFAULT_NETWORK.name} bridge's ipv4.address (default ${DEFAULT_NETWORK.ipv4Address}), "auto", or "none" for no default network`,
+      process.env.LODGE_DEFAULT_NETWORK || DEFAULT_NETWORK.ipv4Address,
+    )
     .option('--quiet', 'no request/startup logging')
     .parse(process.argv);
-  const opts = program.opts<{ dir: string; databaseUrl?: string; quiet?: boolean }>();
+  const opts = program.opts<{ dir: string; databaseUrl?: string; quiet?: boolean; defaultNetwork: string }>();
+  const defaultNetwork = opts.defaultNetwork === 'none' ? false : { name: DEFAULT_NETWORK.name, ipv4Address: opts.defaultNetwork };
   opts.dir = resolve(opts.dir);
 
   const db = await openDatabase({ dir: opts.dir, url: opts.databaseUrl });
@@ -35,7 +42,12 @@ async function main(): Promise<void> {
       logger: !opts.quiet,
       serverConfigStore: new PgServerConfigStore(new ServerConfigRepository(db.dataSource)),
       certificateStore: new PgCertificateStore(db.dataSource),
-      modules: engineModules({ dir: opts.dir, dataSource: db.dataSource, cgroupParent: process.env.LODGE_CGROUP_PARENT || undefined }),
+      modules: engineModules({
+        dir: opts.dir,
+        dataSource: db.dataSource,
+        cgroupParent: process.env.LODGE_CGROUP_PARENT || undefined,
+        defaultNetwork,
+      }),
     });
   } catch (err) {
     await db.close();

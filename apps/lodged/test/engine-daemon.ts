@@ -9,6 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { DataSource } from 'typeorm';
 import { InstancesService } from '@lodge/instance';
+import { BridgeDriver, DnsmasqSupervisor, NetlinkLinks, NetworkFirewall } from '@lodge/network';
+import type { DefaultNetworkOptions } from '@lodge/network';
 import { releaseConsoleLog, RuntimeService } from '@lodge/runtime';
 import { ImageStore } from '@lodge/image';
 import { ImagesRepository, openStateDataSource } from '@lodge/state';
@@ -44,7 +46,11 @@ export interface EngineDaemon {
   cleanup(): Promise<void>;
 }
 
-export async function startEngineDaemon(label: string, o: { dir?: string } = {}): Promise<EngineDaemon> {
+/**
+ * `defaultNetwork`: the first start's managed bridge (none unless given: parallel test daemons
+ * must not all make lodgebr0).
+ */
+export async function startEngineDaemon(label: string, o: { dir?: string; defaultNetwork?: DefaultNetworkOptions } = {}): Promise<EngineDaemon> {
   const dir = o.dir ?? mkdtempSync(join(tmpdir(), `lodge-${label}-`));
   const parent = `lodge-test-${label}-${process.pid}`;
   const db = await createTestDatabase();
@@ -56,7 +62,7 @@ export async function startEngineDaemon(label: string, o: { dir?: string } = {})
       dir,
       serverConfigStore: new PgServerConfigStore(new ServerConfigRepository(dataSource)),
       certificateStore: new PgCertificateStore(dataSource),
-      modules: engineModules({ dir, dataSource, cgroupParent: parent }),
+      modules: engineModules({ dir, dataSource, cgroupParent: parent, defaultNetwork: o.defaultNetwork ?? false }),
     });
   };
   const close = async () => {
@@ -66,7 +72,11 @@ export async function startEngineDaemon(label: string, o: { dir?: string } = {})
   };
   const cleanup = async () => {
     try {
+      // the host side of every network the daemon still has (dnsmasq, nft table, bridge)
+      const networks: Array<{ name: string }> = dataSource ? await dataSource.query('SELECT name FROM networks').catch(() => []) : [];
       await close();
+      const bridges = new BridgeDriver(new NetlinkLinks(), new NetworkFirewall(), new DnsmasqSupervisor(), { dir: join(dir, 'networks'), autoSubnetPool: [] });
+      for (const n of networks) await bridges.remove(n.name).catch(() => undefined);
     } finally {
       await removeCgroupParent(parent);
       unmountUnder(dir);

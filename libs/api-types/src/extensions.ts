@@ -8,7 +8,7 @@
  * LXD 5.0's list), with a comment saying what backs it.
  *
  * Not advertised yet, on purpose:
- * `network`, `certificate_project` (restricted certificates are refused, not enforced), `clustering` (GET /1.0/cluster answers enabled=false, but the
+ * `certificate_project` (restricted certificates are refused, not enforced), `clustering` (GET /1.0/cluster answers enabled=false, but the
  * member API behind `clustering` does not exist), `event_lifecycle` (no lifecycle events yet).
  */
 export const API_EXTENSIONS: readonly string[] = Object.freeze([
@@ -18,6 +18,9 @@ export const API_EXTENSIONS: readonly string[] = Object.freeze([
   'patch',
   // POST .../files with X-LXD-type: directory (`lxc file push -r`, `lxc file mkdir`; files e2e test).
   'directory_manipulation',
+  // /1.0/networks: managed bridges (create/get/put/patch/rename/delete) and host interfaces
+  // (`lxc network create/list/show/set/delete`; networks e2e test). Juju reads it as "spaces supported".
+  'network',
   // GET /1.0/profiles/{name} lists the instances using it in `used_by` (profiles e2e test).
   'profile_usedby',
   // POST .../exec with record-output: output under /logs/exec-output, named in metadata.output (exec e2e test).
@@ -31,14 +34,26 @@ export const API_EXTENSIONS: readonly string[] = Object.freeze([
   // DELETE .../files, X-LXD-write: append (files e2e test).
   'file_delete',
   'file_append',
+  // ipv4.dhcp.expiry on managed bridges (the dnsmasq lease time).
+  'network_dhcp_expiry',
   // POST .../files with X-LXD-type: symlink (files e2e test).
   'file_symlinks',
   // GET /1.0/resources: host CPU, memory, disks (`lxc info --resources`, profiles e2e test).
   'resources',
+  // proxy devices: tcp listen/connect from the host into the instance (proxy e2e test).
+  'proxy',
   // GET .../files on a symlink returns its target with X-LXD-type: symlink (files e2e test).
   'file_get_symlink',
+  // GET /1.0/networks/{name}/leases (`lxc network list-leases`; networks e2e test).
+  'network_leases',
   // Operations carry a `description`.
   'operation_description',
+  // proxy devices over udp.
+  'proxy_udp',
+  // GET /1.0/networks/{name}/state (`lxc network info`; Juju reads subnets from it).
+  'network_state',
+  // bridge.hwaddr on managed bridges.
+  'network_hwaddr',
   // GET /1.0/instances?recursion=2: instances with state, snapshots, backups in one call (`lxc list`; instances e2e tests).
   'container_full',
   // GET /1.0/projects[/{name}] (read-only: `default`), ?project= accepted. `lxc project list` needs it.
@@ -58,6 +73,8 @@ export const API_EXTENSIONS: readonly string[] = Object.freeze([
   'instances',
   // ?filter= on GET /1.0/instances (`lxc list` refuses to run without it).
   'api_filtering',
+  // nic devices with network=<managed network> (`lxc launch` with the default profile's NIC).
+  'instance_nic_network',
   'resources_cpu_threads_numa',
   'resources_cpu_core_die',
   // environment.os_name / os_version in GET /1.0.
@@ -68,6 +85,8 @@ export const API_EXTENSIONS: readonly string[] = Object.freeze([
   'instance_bulk_state_change',
   // environment.storage_supported_drivers in GET /1.0.
   'server_supported_storage_drivers',
+  // counters.errors_* and packets_dropped_* in network and instance state.
+  'network_counters_errors_dropped',
   // GET /1.0/instances/{name}?recursion=1: the instance with its state (`lxc info`).
   'instance_get_full',
   // Events carry `project`.

@@ -1,3 +1,4 @@
 export * from './errors';
 export * from './reverter';
 export * from './cpu-list';
+export * from './keyed-lock';

@@ -7,7 +7,10 @@
  * IPv4 addresses come from fib_trie (the "/32 host LOCAL" leaves) joined with the main routing
  * table for the interface and prefix; IPv6 from if_inet6; counters from net/dev.
  */
+import type { InterfaceCounters } from '@lodge/network';
 import type { PinnedFiles } from '@lodge/runtime';
+
+export type { InterfaceCounters };
 
 export interface InterfaceAddress {
   family: 'inet' | 'inet6';
@@ -17,16 +20,6 @@ export interface InterfaceAddress {
   scope: 'global' | 'link' | 'local';
 }
 
-export interface InterfaceCounters {
-  bytes_received: number;
-  bytes_sent: number;
-  packets_received: number;
-  packets_sent: number;
-  errors_received: number;
-  errors_sent: number;
-  packets_dropped_outbound: number;
-  packets_dropped_inbound: number;
-}
 
 export interface InterfaceState {
   addresses: InterfaceAddress[];

@@ -25,7 +25,7 @@ import { Container, ContainerExit, ContainerRecord, IdMapEntry, IdRange, release
 import { onlineCpus } from '@lodge/runtime/cpus/cpu-allocator';
 import { IdmapRepository, ImageEntity, ImagesRepository, INSTANCE_EXISTS, InstanceEntity, InstancesRepository, ProfileEntity, ProfilesRepository } from '@lodge/state';
 import type { SubidRange } from '@lodge/state';
-import { ProxyDevices } from '@lodge/network';
+import { NicDevices, PreparedNics, ProxyDevices } from '@lodge/network';
 import { RootfsSource, StorageDriver } from '@lodge/storage';
 import { prepareDevices, removeDeviceNodes } from './instance-devices';
 import { InterfaceState, readInstanceNetwork } from './instance-network';
@@ -130,6 +130,7 @@ export class InstancesService implements OnApplicationShutdown {
     @Inject(STORAGE_POOLS) private readonly pools: StoragePools,
     @Inject(INSTANCE_ENGINE_OPTIONS) private readonly options: InstanceEngineOptions,
     private readonly proxies: ProxyDevices,
+    private readonly nics: NicDevices,
   ) {}
 
   /** Per instance whose init runs: settles once the bookkeeping after its end is done. */
@@ -177,6 +178,11 @@ export class InstancesService implements OnApplicationShutdown {
     // the limits must make sense on this host (e.g. not more CPUs than it has) before anything is made
     toRuntimeLimits(expanded.expanded_config, this.host());
     if (settled(takenLookup)) throw new AlreadyExistsError(INSTANCE_EXISTS);
+    // NICs: their network or parent must exist; each gets its MAC now (LXD's volatile.<dev>.hwaddr)
+    if (this.nics.hasNics(expanded.expanded_devices)) {
+      await this.nics.validate(expanded.expanded_devices);
+      Object.assign(config, this.nics.macsFor(expanded.expanded_devices, config));
+    }
     const image = settled(imageLookup);
 
     let architecture = process.arch === 'x64' ? 'x86_64' : process.arch;
@@ -266,7 +272,18 @@ export class InstancesService implements OnApplicationShutdown {
     const privileged = cfg['security.privileged'] === 'true';
     const defaults = this.runtime.defaultIdMaps();
     const maps = { uidMap: idmap.uidMap ?? defaults.uidMap, gidMap: idmap.gidMap ?? defaults.gidMap };
-    await this.applyTemplates(row, expanded, pool, { source, privileged, ...maps });
+    // the NICs' addresses are taken while the templates are rendered
+    const [nicsTaken, rendered] = await Promise.allSettled([
+      this.nics.prepare(row, expanded.expanded_devices),
+      this.applyTemplates(row, expanded, pool, { source, privileged, ...maps }),
+    ]);
+    if (nicsTaken.status === 'rejected' || rendered.status === 'rejected') {
+      if (nicsTaken.status === 'fulfilled') await nicsTaken.value.undo();
+      const err: unknown = nicsTaken.status === 'rejected' ? nicsTaken.reason : (rendered as PromiseRejectedResult).reason;
+      this.lifecycleLog(name, `start failed: ${err instanceof Error ? err.message : String(err)}`);
+      throw err;
+    }
+    const nics: PreparedNics = nicsTaken.value;
     const env = Object.entries(cfg)
       .filter(([k]) => k.startsWith('environment.'))
       .map(([k, v]) => `${k.slice('environment.'.length)}=${v}`);
@@ -285,22 +302,22 @@ export class InstancesService implements OnApplicationShutdown {
         devices,
         limits: toRuntimeLimits(cfg, this.host()),
         consoleLog: join(logDir, 'console.log'),
+        // the NICs are in init's namespace before its first instruction
+        beforeInit: nics.plans.length > 0 ? (init) => this.nics.attach(nics, init.pid) : undefined,
       });
     } catch (err) {
+      await nics.undo();
       removeDeviceNodes(nodesDir);
       this.lifecycleLog(name, `start failed: ${err instanceof Error ? err.message : String(err)}`);
       throw err;
     }
     try {
       await this.proxies.startAll(name, expanded.expanded_devices, container.pid);
-      await this.instances.update(name, {
-        status: 'Running',
-        lastUsedAt: new Date(),
-        runtime: container.describe() as unknown as Record<string, unknown>,
-      });
+      await this.instances.markRunning(name, container.describe() as unknown as Record<string, unknown>, nics.volatile);
     } catch (err) {
       this.proxies.stopAll(name);
       await container.stop({ force: true });
+      await nics.undo();
       removeDeviceNodes(nodesDir);
       throw err;
     }
@@ -376,6 +393,13 @@ export class InstancesService implements OnApplicationShutdown {
     }
     const diff = diffLiveUpdate(before, after);
     const changed = diff.config.map((c) => c.key);
+    const nicChanges = diff.devices.filter((c) => c.new?.type === 'nic');
+    if (nicChanges.length > 0) await this.nics.validate(Object.fromEntries(nicChanges.map((c) => [c.name, c.new!])));
+    // a removed device's volatile keys go with it; a new NIC gets its MAC now
+    for (const c of diff.devices.filter((d) => d.change === 'removed')) {
+      for (const k of Object.keys(config)) if (k.startsWith(`volatile.${c.name}.`)) delete config[k];
+    }
+    Object.assign(config, this.nics.macsFor(after.expanded_devices, config));
     const limits = toRuntimeLimits(after.expanded_config, this.host()); // validates limits against this host
     const container = this.runtime.get(name);
     const r = new Reverter();
@@ -385,7 +409,7 @@ export class InstancesService implements OnApplicationShutdown {
         // if the row cannot change, the running container goes back to the stored limits
         r.push('limits', () => container.setLimits(toRuntimeLimits(before.expanded_config, this.host())));
       }
-      if (container) await this.hotplugDevices(name, container.pid, diff.devices, r);
+      if (container) await this.hotplugDevices({ id: row.id, name, config }, container.pid, diff.devices, { before: before.expanded_devices, after: after.expanded_devices }, r);
       const updated = await this.instances.update(name, {
         config,
         devices: u.devices,
@@ -401,11 +425,29 @@ export class InstancesService implements OnApplicationShutdown {
   }
 
   /**
-   * Device changes on a running instance that take effect at once (proxies); the others wait
-   * for the next start. Each step pushes its undo onto `r`.
+   * Device changes on a running instance that take effect at once (NICs, proxies); the others
+   * wait for the next start. Each step pushes its undo onto `r`. `owner.config` is the config
+   * being stored: the volatile keys of plugged NICs are added to it.
    */
-  private async hotplugDevices(name: string, pid: number, changes: DeviceChange[], r: Reverter): Promise<void> {
+  private async hotplugDevices(
+    owner: { id: number; name: string; config: Record<string, string> },
+    pid: number,
+    changes: DeviceChange[],
+    devices: { before: Devices; after: Devices },
+    r: Reverter,
+  ): Promise<void> {
+    const name = owner.name;
     for (const c of changes) {
+      if (c.old?.type === 'nic') {
+        const old = c.old;
+        await this.nics.unplug(owner, c.name, old, devices.before, pid);
+        r.push(`nic ${c.name} back`, () => this.nics.plug(owner, c.name, old, devices.before, pid).then(() => undefined));
+      }
+      if (c.new?.type === 'nic') {
+        Object.assign(owner.config, await this.nics.plug(owner, c.name, c.new, devices.after, pid));
+        const added = c.new;
+        r.push(`nic ${c.name} removed again`, () => this.nics.unplug(owner, c.name, added, devices.after, pid));
+      }
       if (c.old?.type === 'proxy') {
         const old = c.old;
         this.proxies.stop(name, c.name);
@@ -479,6 +521,8 @@ export class InstancesService implements OnApplicationShutdown {
     await pool.unmountInstance(name).catch((err) => {
       if (!(err instanceof NotFoundError)) throw err;
     });
+    // its addresses go back first (dnsmasq forgets them); the rows would go with the instance's anyway
+    await this.nics.releaseAll(row.id);
     // the row goes first: a daemon killed half-way leaves a row-less volume, which its next start removes
     await this.instances.delete(name);
     await pool.deleteInstanceVolume(name).catch((err) => {
@@ -609,6 +653,9 @@ export class InstancesService implements OnApplicationShutdown {
         await this.afterStop(row);
       }
     }
+    // addresses a killed daemon did not give back (its instances stopped meanwhile)
+    const running = new Set((await this.instances.list()).filter((r) => this.runtime.get(r.name)).map((r) => r.id));
+    await this.nics.sweep(running);
     return { adopted, started, stopped };
   }
 
@@ -752,6 +799,8 @@ export class InstancesService implements OnApplicationShutdown {
 
   private async afterStop(row: InstanceEntity, exit?: ContainerExit): Promise<void> {
     removeDeviceNodes(this.deviceNodesDir(row.name));
+    // the veths went with init's namespace; the addresses go back in the background
+    this.nics.releaseAfterStop(row);
     if (exit) this.lifecycleLog(row.name, `stopped (${exit.reason}${exit.exitCode !== undefined ? ` ${exit.exitCode}` : ''}${exit.signal !== undefined ? ` signal ${exit.signal}` : ''})`);
     await this.instances.update(row.name, { status: 'Stopped', runtime: null }).catch((err) => {
       if (!(err instanceof NotFoundError)) throw err;

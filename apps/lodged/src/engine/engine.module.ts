@@ -11,9 +11,23 @@ import { DataSource } from 'typeorm';
 import { NotFoundError } from '@lodge/common';
 import { IMAGE_STORE_DIR, IMAGE_STORE_POOL, ImageStore } from '@lodge/image';
 import { INSTANCE_ENGINE_OPTIONS, InstancesService, STORAGE_POOLS, StoragePools } from '@lodge/instance';
-import { ProxyDevices } from '@lodge/network';
+import {
+  BridgeDriver,
+  DEFAULT_NETWORK,
+  DefaultNetworkOptions,
+  DnsmasqSupervisor,
+  ensureDefaultNetwork,
+  HOST_LINKS,
+  HostLinks,
+  NetlinkLinks,
+  NetworkFirewall,
+  NetworkReservations,
+  NetworksService,
+  NicDevices,
+  ProxyDevices,
+} from '@lodge/network';
 import { probeCgroups, RUNTIME_OPTIONS, RuntimeService } from '@lodge/runtime';
-import { InstancesRepository, STATE_REPOSITORIES } from '@lodge/state';
+import { InstancesRepository, NetworkAllocationsRepository, NetworksRepository, ProfilesRepository, STATE_REPOSITORIES } from '@lodge/state';
 import { StorageDriver, StorageDriverRegistry } from '@lodge/storage';
 
 export interface EngineOptions {
@@ -24,7 +38,17 @@ export interface EngineOptions {
   cgroupParent?: string;
   /** start instances at daemon start as boot.autostart says (default true) */
   reconcile?: boolean;
+  /**
+   * The managed bridge made on the first start, with an eth0 NIC on it in the default profile
+   * (default: lodgebr0 on 10.131.77.1/24); false: none.
+   */
+  defaultNetwork?: DefaultNetworkOptions | false;
+  /** private blocks `ipv4.address=auto` carves /24 subnets from (default 10.0.0.0/8) */
+  autoSubnetPool?: string[];
 }
+
+/** Where managed networks keep their dnsmasq files. */
+export const networksDir = (dir: string) => join(dir, 'networks');
 
 export const ENGINE_OPTIONS = Symbol('ENGINE_OPTIONS');
 
@@ -57,6 +81,8 @@ export class EngineLifecycle implements OnApplicationBootstrap {
     private readonly instances: InstancesService,
     private readonly rows: InstancesRepository,
     private readonly images: ImageStore,
+    private readonly networks: NetworksService,
+    private readonly profiles: ProfilesRepository,
     @Inject(ENGINE_OPTIONS) private readonly options: EngineOptions,
   ) {}
 
@@ -67,6 +93,14 @@ export class EngineLifecycle implements OnApplicationBootstrap {
     }
     await this.removeInterruptedWork();
     await this.images.cleanupLeftovers(); // uploads a killed daemon did not finish
+    // networks before instances: re-adopted containers' NICs sit on these bridges
+    const nets = await this.networks.restoreAll();
+    for (const f of nets.failed) this.log.error(`network ${f.name} could not be set up: ${f.error}`);
+    if (this.options.defaultNetwork !== false) {
+      await ensureDefaultNetwork(this.networks, this.profiles, networksDir(this.options.dir), this.options.defaultNetwork ?? DEFAULT_NETWORK, (m) =>
+        this.log.log(m),
+      );
+    }
     if (this.options.reconcile === false) return;
     const r = await this.instances.reconcile();
     if (r.adopted.length + r.started.length + r.stopped.length > 0) {
@@ -118,10 +152,36 @@ export class EngineModule {
         ImageStore,
         { provide: INSTANCE_ENGINE_OPTIONS, useValue: { logDir: join(options.dir, 'logs') } },
         ProxyDevices,
+        { provide: HOST_LINKS, useFactory: () => new NetlinkLinks() },
+        {
+          provide: BridgeDriver,
+          inject: [HOST_LINKS],
+          useFactory: (links: HostLinks) =>
+            new BridgeDriver(links, new NetworkFirewall(), new DnsmasqSupervisor(), {
+              dir: networksDir(options.dir),
+              autoSubnetPool: options.autoSubnetPool ?? ['10.0.0.0/8'],
+            }),
+        },
+        {
+          provide: NetworkReservations,
+          inject: [NetworkAllocationsRepository, BridgeDriver],
+          useFactory: (allocations: NetworkAllocationsRepository, bridge: BridgeDriver) => new NetworkReservations(allocations, bridge),
+        },
+        {
+          provide: NetworksService,
+          inject: [NetworksRepository, NetworkAllocationsRepository, InstancesRepository, ProfilesRepository, HOST_LINKS, BridgeDriver, NetworkReservations],
+          useFactory: (...deps: ConstructorParameters<typeof NetworksService>) => new NetworksService(...deps),
+        },
+        {
+          provide: NicDevices,
+          inject: [NetworksRepository, NetworkAllocationsRepository, HOST_LINKS, NetworkReservations],
+          useFactory: (networks: NetworksRepository, allocations: NetworkAllocationsRepository, links: HostLinks, reservations: NetworkReservations) =>
+            new NicDevices(networks, allocations, links, reservations, { log: (m) => new Logger('nics').warn(m) }),
+        },
         InstancesService,
         EngineLifecycle,
       ],
-      exports: [ENGINE_OPTIONS, DataSource, ...STATE_REPOSITORIES, RuntimeService, STORAGE_POOLS, ImageStore, InstancesService],
+      exports: [ENGINE_OPTIONS, DataSource, ...STATE_REPOSITORIES, RuntimeService, STORAGE_POOLS, ImageStore, InstancesService, NetworksService],
     };
   }
 }

@@ -1,5 +1,6 @@
 /** How a network leaves the API (api.Network, api.NetworkState, api.NetworkLease of LXD 5.0) and its ETag. */
 import { etagHash, sortedKeys } from '@lodge/api-types';
+import type { NetworkInfo } from '@lodge/network';
 import type { NetworkWritable } from './network-request';
 
 /** api.Network: the writable fields first (Go's embedded NetworkPut), then the rest. */
@@ -13,27 +14,17 @@ export interface ApiNetwork extends NetworkWritable {
   locations: string[] | null;
 }
 
-/** What the use cases report of a network, managed or not. */
-export interface NetworkSummary extends NetworkWritable {
-  name: string;
-  type: string;
-  managed: boolean;
-  status: string;
-  /** API URLs of the instances and profiles using it */
-  usedBy: string[];
-}
-
 export function networkUrl(name: string): string {
   return `/1.0/networks/${encodeURIComponent(name)}`;
 }
 
-export function toApiNetwork(n: NetworkSummary): ApiNetwork {
+export function toApiNetwork(n: NetworkInfo): ApiNetwork {
   return {
     config: sortedKeys(n.config),
     description: n.description,
     name: n.name,
     type: n.type,
-    used_by: [...n.usedBy].sort(),
+    used_by: [...n.usedBy],
     managed: n.managed,
     status: n.status,
     locations: n.managed ? ['none'] : null,
@@ -41,10 +32,10 @@ export function toApiNetwork(n: NetworkSummary): ApiNetwork {
 }
 
 /** What LXD hashes for a network's ETag: [name, managed, type, description, config]. */
-export function networkEtagFields(n: Pick<NetworkSummary, 'name' | 'managed' | 'type' | 'description' | 'config'>): unknown {
+export function networkEtagFields(n: Pick<NetworkInfo, 'name' | 'managed' | 'type' | 'description' | 'config'>): unknown {
   return [n.name, n.managed, n.type, n.description, sortedKeys(n.config)];
 }
 
-export function networkEtag(n: Pick<NetworkSummary, 'name' | 'managed' | 'type' | 'description' | 'config'>): string {
+export function networkEtag(n: Pick<NetworkInfo, 'name' | 'managed' | 'type' | 'description' | 'config'>): string {
   return etagHash(networkEtagFields(n));
 }

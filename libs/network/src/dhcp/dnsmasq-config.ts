@@ -14,7 +14,17 @@ export interface DnsmasqSpec {
   /** the network's state directory (pid, leases and hosts files live here) */
   dir: string;
   /** `ipv4.address` (`10.0.3.1/24`) with `ipv4.dhcp.ranges` and the lease time (`1h`) */
-  ipv4?: { address: string; ranges?: string; leaseTime?: string };
+  ipv4?: {
+    address: string;
+    ranges?: string;
+    leaseTime?: string;
+    /**
+     * Answer only MACs with a reservation (Lodge's NICs): every address then comes from the
+     * database's allocation, never from dnsmasq's own pick, so no address is handed out twice
+     * even when a client asks before its reservation was re-read.
+     */
+    reservedOnly?: boolean;
+  };
   /** `ipv6.address` (`fd42::1/64`): router advertisements for SLAAC, or stateful DHCPv6 from ranges */
   ipv6?: { address: string; stateful?: boolean; ranges?: string; leaseTime?: string };
   /** `dns.domain` (default `lodge`) */
@@ -80,7 +90,7 @@ export function dnsmasqArgs(spec: DnsmasqSpec): string[] {
     const mask = ipv4Netmask(cidr.subnet.prefix);
     const ranges = spec.ipv4.ranges ? parseDhcpRanges(spec.ipv4.ranges, cidr) : undefined;
     args.push(`--listen-address=${formatIp(cidr.address)}`);
-    for (const pool of dhcpPools(cidr, ranges)) {
+    for (const pool of spec.ipv4.reservedOnly ? [] : dhcpPools(cidr, ranges)) {
       const [a, b] = formatRange(pool, 4);
       args.push(`--dhcp-range=${a},${b},${mask},${lease}`);
     }

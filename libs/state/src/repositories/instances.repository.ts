@@ -117,6 +117,21 @@ export class InstancesRepository extends StateRepository {
     return this.update(name, { status }, project);
   }
 
+  /**
+   * A start's bookkeeping in one write: Running, last used now, the runtime's record, and the
+   * volatile keys the start produced (NIC MACs and host-side names) merged into the config.
+   */
+  async markRunning(name: string, runtime: Record<string, unknown>, volatile: Record<string, string> = {}, project = 'default'): Promise<InstanceEntity> {
+    const rows: Record<string, unknown>[] = await this.query(
+      `UPDATE instances SET status = 'Running', last_used_at = now(), runtime = $3::jsonb, config = config || $4::jsonb
+        WHERE project = $1 AND name = $2 RETURNING *`,
+      [project, name, JSON.stringify(runtime), JSON.stringify(volatile)],
+    );
+    const [row] = this.hydrate(InstanceEntity, rows);
+    if (!row) throw new NotFoundError(INSTANCE_NOT_FOUND);
+    return row;
+  }
+
   /** Stores (or clears, with null) the runtime's ContainerRecord. */
   setRuntime(name: string, runtime: Record<string, unknown> | null, project = 'default'): Promise<InstanceEntity> {
     return this.update(name, { runtime }, project);

@@ -16,9 +16,8 @@ import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { AlreadyExistsError, InUseError, InvalidArgumentError, NotFoundError, Reverter, SystemError } from '@lodge/common';
+import { AlreadyExistsError, InUseError, InvalidArgumentError, KeyedLock, NotFoundError, Reverter, SystemError } from '@lodge/common';
 import { isMountPoint, mountsUnder, runTool, treeBytes } from '../../host';
-import { KeyedLock } from '../../keyed-lock';
 import {
   ImageUnpacker,
   ImageVolume,

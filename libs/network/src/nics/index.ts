@@ -1,0 +1,2 @@
+export * from './nic-identity';
+export * from './nic-devices';

@@ -1,0 +1,392 @@
+/**
+ * The `nic` devices of instances: each becomes a veth pair (host end on a bridge, the other end
+ * made directly inside the instance's network namespace with its name and MAC) or a macvlan on a
+ * parent interface. On a managed network the NIC gets its address from the allocations table
+ * (a static `ipv4.address`, or the next free one) and dnsmasq serves exactly that address to the
+ * NIC's MAC.
+ *
+ * Lifecycle: prepare() at start (resolve, allocate: all or nothing), attach() while init is held
+ * (links in its namespace, reservations written), releaseAfterStop() when init ended, in the
+ * background: the kernel removes the veths with the namespace, and picked addresses go back to
+ * the pool. Static addresses stay reserved for the instance until its NIC changes or it is deleted.
+ */
+import { execFile } from 'node:child_process';
+import { closeSync, openSync } from 'node:fs';
+import { ConflictError, InvalidArgumentError, NotFoundError } from '@lodge/common';
+import type { DeviceConfig, Devices } from '@lodge/config';
+import { NetworkAllocationEntity, NetworkAllocationsRepository, NetworkEntity, NetworksRepository } from '@lodge/state';
+import { nextFreeAddress, parseDhcpRanges, parseInterfaceCidr, validateStaticAddress } from '../ipam';
+import type { HostLink, HostLinks } from '../networks/host-links';
+import type { NetworkReservations } from '../networks/network-reservations';
+import { missingNicMacs, nicHwaddr, nicNamesInside, nicsOf, randomHostVethName, randomMac } from './nic-identity';
+
+/** The instance a NIC belongs to (its row's id, name and config). */
+export interface NicOwner {
+  id: number;
+  name: string;
+  config: Readonly<Record<string, string>>;
+}
+
+/** One NIC resolved for a start: everything attach() needs. */
+export interface NicPlan {
+  device: string;
+  kind: 'bridged' | 'macvlan';
+  /** the bridge (bridged) or the parent interface (macvlan) */
+  parent: string;
+  /** the managed network it is on, if any */
+  network?: { id: number; name: string };
+  nameInside: string;
+  hostName?: string;
+  hwaddr: string;
+  mtu?: number;
+  ipv4Address?: string;
+}
+
+export interface PreparedNics {
+  plans: NicPlan[];
+  /** volatile keys to store with the started instance (MACs generated now, host-side names) */
+  volatile: Record<string, string>;
+  /** gives back what prepare() allocated (the start failed) */
+  undo(): Promise<void>;
+}
+
+const NONE: PreparedNics = { plans: [], volatile: {}, undo: async () => undefined };
+
+export class NicDevices {
+  /** instance id -> its release after stop, still under way */
+  private readonly releasing = new Map<number, Promise<void>>();
+
+  constructor(
+    private readonly networks: NetworksRepository,
+    private readonly allocations: NetworkAllocationsRepository,
+    private readonly links: HostLinks,
+    private readonly reservations: NetworkReservations,
+    private readonly options: { dhcpRelease?: string; log?: (message: string) => void } = {},
+  ) {}
+
+  hasNics(devices: Readonly<Devices>): boolean {
+    return nicsOf(devices).length > 0;
+  }
+
+  /** volatile.<dev>.hwaddr for NICs without a MAC (stored at create). */
+  macsFor(devices: Readonly<Devices>, config: Readonly<Record<string, string>>): Record<string, string> {
+    return missingNicMacs(devices, config);
+  }
+
+  /**
+   * Checks that every NIC can be made, without changing anything: its managed network exists, its
+   * parent interface exists (a bridge, for a bridged NIC), a static address lies in the network's
+   * subnet. For create and update, so bad devices are refused before anything is stored.
+   */
+  async validate(devices: Readonly<Devices>): Promise<void> {
+    const nics = nicsOf(devices);
+    if (nics.length === 0) return;
+    const [rows, links] = await Promise.all([this.networks.list(), this.links.listLinks()]);
+    for (const [device, d] of nics) this.resolve(device, d, rows, links);
+  }
+
+  /** Resolves the instance's NICs and takes their addresses; nothing is held when it fails. */
+  async prepare(owner: NicOwner, devices: Readonly<Devices>): Promise<PreparedNics> {
+    await this.releasing.get(owner.id);
+    const nics = nicsOf(devices);
+    const held = await this.allocations.listForInstance(owner.id);
+    if (nics.length === 0 && held.length === 0) return NONE;
+    const [rows, links] = await Promise.all([this.networks.list(), this.links.listLinks()]);
+    const names = nicNamesInside(devices);
+    const volatile: Record<string, string> = {};
+    const plans: NicPlan[] = [];
+    for (const [device, d] of nics) plans.push(this.plan(owner, device, d, names.get(device)!, rows, links, volatile));
+    // allocations that no longer match a NIC (removed, moved, re-addressed while stopped) go first
+    const stale = held.filter((a) => !plans.some((p) => matches(a, p, devices[p.device])));
+    for (const a of stale) await this.releaseOne(owner.id, a);
+    const made: NicPlan[] = [];
+    const undo = async () => {
+      for (const p of made) await this.allocations.release(owner.id, p.device).catch(() => undefined);
+      await this.syncAll(made.map((p) => p.network!));
+    };
+    try {
+      for (const p of plans) {
+        if (!p.network) continue;
+        const existing = held.find((a) => !stale.includes(a) && a.device === p.device);
+        if (existing) {
+          p.ipv4Address = existing.ipv4Address ?? undefined;
+          continue;
+        }
+        const net = rows.find((r) => r.id === p.network!.id)!;
+        const row = await this.allocate(owner, p, net, devices[p.device]);
+        p.ipv4Address = row.ipv4Address ?? undefined;
+        made.push(p);
+      }
+    } catch (err) {
+      await undo();
+      throw err;
+    }
+    if (stale.length > 0) await this.syncAll(stale.map((a) => ({ id: a.networkId, name: rows.find((r) => r.id === a.networkId)?.name ?? '' })));
+    return { plans, volatile, undo };
+  }
+
+  /**
+   * Makes the NICs inside the namespace of process `pid` (a held init, or a running instance for
+   * hot-plug) and has dnsmasq serve their addresses, before the instance can ask for them.
+   */
+  async attach(prepared: PreparedNics, pid: number): Promise<void> {
+    if (prepared.plans.length === 0) return;
+    const netnsFd = openSync(`/proc/${pid}/ns/net`, 'r');
+    try {
+      await Promise.all([
+        ...prepared.plans.map((p) => this.makeLink(p, netnsFd)),
+        this.syncAll(prepared.plans.filter((p) => p.network).map((p) => p.network!)),
+      ]);
+    } finally {
+      closeSync(netnsFd);
+    }
+  }
+
+  /**
+   * After init ended: picked addresses go back to the pool (dnsmasq forgets their leases first),
+   * in the background so the stop's reply never waits for it. The veths go with the namespace.
+   * A later prepare() of the same instance waits for it.
+   */
+  releaseAfterStop(owner: Pick<NicOwner, 'id' | 'name'>): void {
+    const previous = this.releasing.get(owner.id) ?? Promise.resolve();
+    const run: Promise<void> = previous
+      .then(() => this.releaseDynamic(owner.id))
+      .catch((err) => this.options.log?.(`${owner.name}: releasing addresses failed: ${err instanceof Error ? err.message : String(err)}`))
+      .finally(() => {
+        if (this.releasing.get(owner.id) === run) this.releasing.delete(owner.id);
+      });
+    this.releasing.set(owner.id, run);
+  }
+
+  /** Settles once the instance's background release (if any) is done. */
+  async settled(instanceId: number): Promise<void> {
+    await this.releasing.get(instanceId);
+  }
+
+  /** Every allocation of an instance given back, static ones too (it is being deleted). */
+  async releaseAll(instanceId: number): Promise<void> {
+    await this.settled(instanceId);
+    const held = await this.allocations.listForInstance(instanceId);
+    for (const a of held) await this.releaseOne(instanceId, a);
+    await this.syncAll(await this.networksOf(held));
+  }
+
+  /** Hot-plug: a NIC added to a running instance (init `pid`); returns the volatile keys to store. */
+  async plug(owner: NicOwner, device: string, d: DeviceConfig, allDevices: Readonly<Devices>, pid: number): Promise<Record<string, string>> {
+    const names = nicNamesInside(allDevices);
+    const prepared = await this.prepareOne(owner, device, d, names.get(device) ?? device);
+    try {
+      await this.attach(prepared, pid);
+    } catch (err) {
+      await prepared.undo();
+      throw err;
+    }
+    return prepared.volatile;
+  }
+
+  /** Hot-unplug: the NIC's interface leaves the running instance and its address is given back. */
+  async unplug(owner: NicOwner, device: string, d: DeviceConfig, allDevicesBefore: Readonly<Devices>, pid: number): Promise<void> {
+    const nameInside = nicNamesInside(allDevicesBefore).get(device) ?? device;
+    const netnsFd = openSync(`/proc/${pid}/ns/net`, 'r');
+    try {
+      await this.links.deleteLinkInNamespace(netnsFd, nameInside).catch((err) => {
+        if (!(err instanceof NotFoundError)) throw err;
+      });
+    } finally {
+      closeSync(netnsFd);
+    }
+    const row = await this.allocations.find(owner.id, device);
+    if (row) {
+      await this.releaseOne(owner.id, row);
+      await this.syncAll(await this.networksOf([row]));
+    }
+    void d;
+  }
+
+  /**
+   * At daemon start: picked addresses of instances that do not run (a daemon killed before it
+   * gave them back) return to the pool.
+   */
+  async sweep(running: ReadonlySet<number>): Promise<number> {
+    let released = 0;
+    for (const net of await this.networks.list()) {
+      let changed = false;
+      for (const a of await this.allocations.listForNetwork(net.id)) {
+        if (a.static || running.has(a.instanceId)) continue;
+        await this.releaseOne(a.instanceId, a, net.name);
+        changed = true;
+        released++;
+      }
+      if (changed) await this.reservations.sync(net);
+    }
+    return released;
+  }
+
+  private async prepareOne(owner: NicOwner, device: string, d: DeviceConfig, nameInside: string): Promise<PreparedNics> {
+    const [rows, links] = await Promise.all([this.networks.list(), this.links.listLinks()]);
+    const volatile: Record<string, string> = {};
+    const plan = this.plan(owner, device, d, nameInside, rows, links, volatile);
+    const stale = await this.allocations.find(owner.id, device);
+    if (stale) await this.releaseOne(owner.id, stale);
+    let allocated = false;
+    if (plan.network) {
+      const row = await this.allocate(owner, plan, rows.find((r) => r.id === plan.network!.id)!, d);
+      plan.ipv4Address = row.ipv4Address ?? undefined;
+      allocated = true;
+    }
+    return {
+      plans: [plan],
+      volatile,
+      undo: async () => {
+        if (!allocated) return;
+        await this.allocations.release(owner.id, device).catch(() => undefined);
+        await this.syncAll([plan.network!]);
+      },
+    };
+  }
+
+  /** One NIC resolved: where it goes, its MAC and names; generated values are added to `volatile`. */
+  private plan(
+    owner: NicOwner,
+    device: string,
+    d: DeviceConfig,
+    nameInside: string,
+    rows: NetworkEntity[],
+    links: HostLink[],
+    volatile: Record<string, string>,
+  ): NicPlan {
+    const target = this.resolve(device, d, rows, links);
+    let hwaddr = nicHwaddr(device, d, owner.config);
+    if (!hwaddr) hwaddr = volatile[`volatile.${device}.hwaddr`] = randomMac();
+    const hostName = target.kind === 'bridged' ? d.host_name || randomHostVethName() : undefined;
+    if (hostName) volatile[`volatile.${device}.host_name`] = hostName;
+    const bridgeMtu = target.network?.config['bridge.mtu'];
+    return {
+      device,
+      kind: target.kind,
+      parent: target.parent,
+      network: target.network ? { id: target.network.id, name: target.network.name } : undefined,
+      nameInside,
+      hostName,
+      hwaddr,
+      mtu: d.mtu ? Number(d.mtu) : bridgeMtu ? Number(bridgeMtu) : undefined,
+    };
+  }
+
+  /** Where a NIC goes: a managed network (by `network`, or a bridged `parent` naming one), or a host interface. */
+  private resolve(
+    device: string,
+    d: DeviceConfig,
+    rows: NetworkEntity[],
+    links: HostLink[],
+  ): { kind: 'bridged' | 'macvlan'; parent: string; network?: NetworkEntity } {
+    const fail = (why: string) => new InvalidArgumentError(`Device validation failed for "${device}": ${why}`);
+    if (d.network) {
+      const net = rows.find((r) => r.name === d.network);
+      if (!net) throw fail(`Network "${d.network}" not found`);
+      this.checkStatic(device, d, net);
+      return { kind: 'bridged', parent: net.name, network: net };
+    }
+    const parent = d.parent;
+    const kind = d.nictype === 'macvlan' ? 'macvlan' : 'bridged';
+    const managed = rows.find((r) => r.name === parent);
+    if (kind === 'bridged' && managed) {
+      this.checkStatic(device, d, managed);
+      return { kind, parent, network: managed };
+    }
+    const link = links.find((l) => l.name === parent);
+    if (!link) throw fail(`Parent interface "${parent}" doesn't exist on the host`);
+    if (kind === 'bridged' && link.kind !== 'bridge') throw fail(`Parent interface "${parent}" is not a bridge`);
+    if (kind === 'bridged' && d['ipv4.address']) throw fail('"ipv4.address" needs a managed network as parent');
+    return { kind, parent };
+  }
+
+  private checkStatic(device: string, d: DeviceConfig, net: NetworkEntity): void {
+    const address = d['ipv4.address'];
+    if (!address) return;
+    const v4 = net.config['ipv4.address'];
+    if (!v4 || v4 === 'none') throw new InvalidArgumentError(`Device validation failed for "${device}": network "${net.name}" has no IPv4 subnet for "ipv4.address"`);
+    try {
+      validateStaticAddress(parseInterfaceCidr(v4, 4), address);
+    } catch (err) {
+      throw new InvalidArgumentError(`Device validation failed for "${device}": ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
+
+  /** The NIC's row on its network: the static address, or the next free one of the network's pools. */
+  private async allocate(owner: NicOwner, p: NicPlan, net: NetworkEntity, d: DeviceConfig): Promise<NetworkAllocationEntity> {
+    const v4 = net.config['ipv4.address'];
+    const cidr = v4 && v4 !== 'none' ? parseInterfaceCidr(v4, 4) : undefined;
+    const ranges = cidr && net.config['ipv4.dhcp.ranges'] ? parseDhcpRanges(net.config['ipv4.dhcp.ranges'], cidr) : undefined;
+    const staticAddress = d['ipv4.address'] && cidr ? validateStaticAddress(cidr, d['ipv4.address']) : undefined;
+    try {
+      return await this.allocations.allocate(
+        { networkId: net.id, instanceId: owner.id, device: p.device, hwaddr: p.hwaddr, ipv4Address: staticAddress },
+        cidr ? (taken) => nextFreeAddress(cidr, taken, ranges) : undefined,
+      );
+    } catch (err) {
+      if (err instanceof ConflictError || err instanceof NotFoundError) {
+        throw new InvalidArgumentError(`Device "${p.device}" on network "${net.name}": ${err.message}`, { cause: err });
+      }
+      throw err;
+    }
+  }
+
+  private async makeLink(p: NicPlan, netnsFd: number): Promise<void> {
+    if (p.kind === 'macvlan') {
+      await this.links.createMacvlanIntoNamespace({ parent: p.parent, peerName: p.nameInside, netnsFd, mtu: p.mtu, hwaddr: p.hwaddr });
+      return;
+    }
+    await this.links.createVethIntoNamespace({
+      hostName: p.hostName!,
+      peerName: p.nameInside,
+      peerNetnsFd: netnsFd,
+      bridge: p.parent,
+      mtu: p.mtu,
+      hwaddr: p.hwaddr,
+    });
+  }
+
+  private async releaseDynamic(instanceId: number): Promise<void> {
+    const held = (await this.allocations.listForInstance(instanceId)).filter((a) => !a.static);
+    if (held.length === 0) return;
+    for (const a of held) await this.releaseOne(instanceId, a);
+    await this.syncAll(await this.networksOf(held));
+  }
+
+  /** dnsmasq drops the lease (so the address can go to another MAC at once), then the row goes. */
+  private async releaseOne(instanceId: number, a: NetworkAllocationEntity, networkName?: string): Promise<void> {
+    const name = networkName ?? (await this.networks.list()).find((n) => n.id === a.networkId)?.name;
+    if (name && a.ipv4Address) await this.dhcpRelease(name, a.ipv4Address, a.hwaddr);
+    await this.allocations.release(instanceId, a.device);
+  }
+
+  private dhcpRelease(bridge: string, address: string, hwaddr: string): Promise<void> {
+    return new Promise((resolve) => {
+      execFile(this.options.dhcpRelease ?? 'dhcp_release', [bridge, address, hwaddr], { timeout: 5000 }, (err) => {
+        // no lease, or the bridge is gone: nothing to forget
+        if (err) this.options.log?.(`dhcp_release ${bridge} ${address} ${hwaddr}: ${err.message}`);
+        resolve();
+      });
+    });
+  }
+
+  private async networksOf(rows: NetworkAllocationEntity[]): Promise<Array<{ id: number; name: string }>> {
+    const ids = new Set(rows.map((r) => r.networkId));
+    if (ids.size === 0) return [];
+    return (await this.networks.list()).filter((n) => ids.has(n.id));
+  }
+
+  private async syncAll(nets: Array<{ id: number; name: string }>): Promise<void> {
+    const unique = [...new Map(nets.filter((n) => n.name).map((n) => [n.id, n])).values()];
+    await Promise.all(unique.map((n) => this.reservations.sync(n)));
+  }
+}
+
+/** An allocation still fits a NIC when the network, the MAC and the static address are the same. */
+function matches(a: NetworkAllocationEntity, p: NicPlan, d: DeviceConfig): boolean {
+  if (a.device !== p.device || a.networkId !== p.network?.id || a.hwaddr !== p.hwaddr) return false;
+  const wantStatic = d['ipv4.address'] || undefined;
+  if (wantStatic) return a.static && a.ipv4Address === wantStatic;
+  return !a.static;
+}
