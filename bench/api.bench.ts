@@ -4,11 +4,14 @@
  * both and the ratio; the last line is one JSON object.
  *
  * Both daemons get the same busybox image (.lodge-test/images/busybox.tar.xz, imported with
- * `lxc image import`) and the same default profile: a root disk on the `dir` pool and no NIC
- * (Lodge has no networking yet). Every measure is the wall-clock time of one client command, the
- * `lxc` process start (~5-8 ms) included, as a user sees it:
+ * `lxc image import`), the same default profile (a root disk on the `dir` pool, no NIC) and the
+ * same `nic` profile: eth0 on a managed bridge of each daemon's own with an explicit subnet and
+ * NAT off (LXD 10.253.0.1/20, Lodge 10.253.16.1/20: never `auto`, whose probe contacts random
+ * addresses). Every measure is the wall-clock time of one client command, the `lxc` process start
+ * (~5-8 ms) included, as a user sees it:
  *
- *  - launch: `lxc launch bb bench-i` (create from the image + start)
+ *  - launch: `lxc launch bb bench-i` (create from the image + start); the lifecycle runs twice,
+ *            without a NIC and with `-p default -p nic` (a bridged NIC, DHCP in the container)
  *  - exec:   `lxc exec bench-i -- true`, the second one in that container (the first warms the
  *            page cache of the freshly made rootfs)
  *  - stop:   `lxc stop --force bench-i` (busybox init ignores SIGPWR: a clean stop would only
@@ -19,13 +22,10 @@
  *  - client floor: `lxc remote list` (the client process alone: no request) and
  *            `lxc query /1.0` (the process and one request), so every figure above can be read
  *            against what the client itself costs
- *  - list:   with BENCH_LIST_INSTANCES (51) running, `lxc list --format csv` (its default columns
+ *  - list:   with BENCH_LIST_INSTANCES (51) running with the NIC, `lxc list --format csv` (its default columns
  *            need every instance's state: GET /1.0/instances?recursion=2) and the raw
  *            `curl --unix-socket … /1.0/instances?recursion=2`
- *            (LXD reads a NIC-less container's addresses by exec'ing `lxd forknet info` per
- *            running instance: the kernel gives a netns an id only once a veth links it to the
- *            host, and LXD's netlink path needs that id; with a NIC, 51 listed in ~140 ms here)
- *  - list1000 (Lodge): `curl … /1.0/instances?recursion=2` with BENCH_LIST1000 (1000) running
+ *  - list1000 (Lodge): `curl … /1.0/instances?recursion=2` with BENCH_LIST1000 (1000) running (with the NIC)
  *  - memory per idle running container, beyond the container's own processes: see hostMemory().
  *
  * BENCH_N (20) runs per measure; BENCH_PEERS=lxd or =lodge runs one side only.
@@ -38,7 +38,7 @@ import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Reverter } from '@lodge/common';
-import { ApiPeer, inParallel, lxc, lxcAsync, timeCurl, timeLxc } from './api-peer';
+import { ApiPeer, deleteAllInstances, inParallel, lxc, lxcAsync, timeCurl, timeLxc } from './api-peer';
 import { startLodge } from './lodge-peer';
 import { LxdPeer, startLxd } from './lxd-peer';
 
@@ -60,12 +60,17 @@ function median(xs: number[]): number {
 const round = (x: number | undefined, d = 2): number | null => (x === undefined ? null : Math.round(x * 10 ** d) / 10 ** d);
 const names = (prefix: string, n: number): string[] => Array.from({ length: n }, (_, i) => `${prefix}-${i}`);
 
-interface Figures {
+interface Lifecycle {
   launch?: number;
   exec?: number;
   stop?: number;
   start?: number;
   delete?: number;
+}
+
+interface Figures extends Lifecycle {
+  /** the same lifecycle with the bridged NIC */
+  nic: Lifecycle;
   clientAlone?: number;
   clientOneRequest?: number;
   list?: number;
@@ -89,20 +94,43 @@ function attempt<T>(f: Figures, what: string, measure: () => T): T | undefined {
   }
 }
 
-/** The same image under alias `bb` and the same default profile (root disk on `default`, no NIC). */
-function prepare(peer: ApiPeer): void {
+/** Each peer's bridge: explicit subnets (never `auto`), NAT off, no IPv6. */
+const BENCH_NETWORKS: Record<string, { name: string; ipv4: string }> = {
+  lxd: { name: 'lbench-lxd', ipv4: '10.253.0.1/20' },
+  lodge: { name: 'lbench-lodge', ipv4: '10.253.16.1/20' },
+};
+
+/**
+ * The same image under alias `bb`, the same default profile (root disk on `default`, no NIC) and
+ * the same `nic` profile (eth0 on the peer's bridge). Returns what undoes the network part.
+ */
+function prepare(peer: ApiPeer): () => Promise<void> {
   lxc(peer, ['image', 'import', IMAGE, '--alias', 'bb']);
   const profile = { description: 'Default profile', config: {}, devices: { root: { path: '/', pool: 'default', type: 'disk' } } };
   lxc(peer, ['query', '-X', 'PUT', '/1.0/profiles/default', '--data', JSON.stringify(profile)]);
+  const net = BENCH_NETWORKS[peer.label];
+  lxc(peer, ['network', 'create', net.name, `ipv4.address=${net.ipv4}`, 'ipv4.nat=false', 'ipv6.address=none']);
+  lxc(peer, ['profile', 'create', 'nic']);
+  lxc(peer, ['profile', 'device', 'add', 'nic', 'eth0', 'nic', `network=${net.name}`, 'name=eth0']);
+  let done = false;
+  return async () => {
+    if (done) return;
+    done = true;
+    await deleteAllInstances(peer).catch(() => undefined);
+    lxc(peer, ['profile', 'delete', 'nic']);
+    lxc(peer, ['network', 'delete', net.name]);
+  };
 }
 
 /** launch, exec, stop --force, start and delete --force of one instance, N times after one untimed round. */
-function lifecycle(peer: ApiPeer, f: Figures): void {
+function lifecycle(peer: ApiPeer, f: Figures, o: { nic: boolean }): void {
+  const profiles = o.nic ? ['-p', 'default', '-p', 'nic'] : [];
+  const prefix = o.nic ? 'bench-nic' : 'bench';
   const t = { launch: [] as number[], exec: [] as number[], stop: [] as number[], start: [] as number[], delete: [] as number[] };
   let canExec = true;
   for (let i = -1; i < N; i++) {
-    const name = `bench-${i < 0 ? 'warm' : i}`;
-    const launch = timeLxc(peer, ['launch', 'bb', name]);
+    const name = `${prefix}-${i < 0 ? 'warm' : i}`;
+    const launch = timeLxc(peer, ['launch', 'bb', name, ...profiles]);
     const execTwice = (): number => {
       timeLxc(peer, ['exec', name, '--', 'true']);
       return timeLxc(peer, ['exec', name, '--', 'true']);
@@ -119,11 +147,12 @@ function lifecycle(peer: ApiPeer, f: Figures): void {
     t.start.push(start);
     t.delete.push(del);
   }
-  f.launch = median(t.launch);
-  f.exec = t.exec.length ? median(t.exec) : undefined;
-  f.stop = median(t.stop);
-  f.start = median(t.start);
-  f.delete = median(t.delete);
+  const into: Lifecycle = o.nic ? f.nic : f;
+  into.launch = median(t.launch);
+  into.exec = t.exec.length ? median(t.exec) : undefined;
+  into.stop = median(t.stop);
+  into.start = median(t.start);
+  into.delete = median(t.delete);
 }
 
 /** What the `lxc` client costs by itself: its process alone, and its process with one request. */
@@ -182,7 +211,7 @@ async function withRunning(peer: ApiPeer, count: number, measure: (memKb: number
   const before = await hostMemory(peer);
   const running = names('list', count);
   try {
-    await inParallel(running, SETUP_WIDTH, (name) => lxcAsync(peer, ['launch', 'bb', name]));
+    await inParallel(running, SETUP_WIDTH, (name) => lxcAsync(peer, ['launch', 'bb', name, '-p', 'default', '-p', 'nic']));
     // the figures only mean something if every one of them really runs
     const listed = JSON.parse(lxc(peer, ['query', '/1.0/instances?recursion=1'])) as { name: string; status: string }[];
     const up = listed.filter((i) => running.includes(i.name) && i.status === 'Running').length;
@@ -228,6 +257,11 @@ function report(lodge: Figures, lxd: Figures, lxdPeer?: LxdPeer): void {
     ['lxc stop --force c', lodge.stop, lxd.stop],
     ['lxc start c', lodge.start, lxd.start],
     ['lxc delete --force c (running)', lodge.delete, lxd.delete],
+    ['with a bridged NIC: lxc launch bb c -p default -p nic', lodge.nic.launch, lxd.nic.launch],
+    ['with a bridged NIC: lxc exec c -- true', lodge.nic.exec, lxd.nic.exec],
+    ['with a bridged NIC: lxc stop --force c', lodge.nic.stop, lxd.nic.stop],
+    ['with a bridged NIC: lxc start c', lodge.nic.start, lxd.nic.start],
+    ['with a bridged NIC: lxc delete --force c', lodge.nic.delete, lxd.nic.delete],
     ['client alone: lxc remote list', lodge.clientAlone, lxd.clientAlone],
     ['client + one request: lxc query /1.0', lodge.clientOneRequest, lxd.clientOneRequest],
     [`lxc list --format csv (${LIST_INSTANCES} running)`, lodge.list, lxd.list],
@@ -248,8 +282,8 @@ function report(lodge: Figures, lxd: Figures, lxdPeer?: LxdPeer): void {
   for (const [label, figures] of [['lodge', lodge], ['lxd', lxd]] as const) {
     for (const why of figures.failed) console.log(`${label} could not: ${why}`);
   }
-  if (lxd.list !== undefined) {
-    console.log("note: LXD's list costs include one `lxd forknet info` exec per running instance (no NIC, so no netns id)");
+  if (lodge.nic.launch !== undefined && lodge.launch !== undefined) {
+    console.log(`lodge: a launch with the bridged NIC costs ${(lodge.nic.launch - lodge.launch).toFixed(1)} ms more than one without`);
   }
 }
 
@@ -271,30 +305,36 @@ async function main(): Promise<void> {
     });
   }
 
-  const lodge: Figures = { failed: [] };
-  const lxd: Figures = { failed: [] };
+  const lodge: Figures = { nic: {}, failed: [] };
+  const lxd: Figures = { nic: {}, failed: [] };
   let lxdPeer: LxdPeer | undefined;
   let failure: unknown;
   try {
     if (PEERS.includes('lxd')) {
-      lxdPeer = await startLxd(work, [...names('bench', N), 'bench-warm', ...names('list', LIST_INSTANCES)]);
+      lxdPeer = await startLxd(work, [...names('bench', N), 'bench-warm', ...names('bench-nic', N), 'bench-nic-warm', ...names('list', LIST_INSTANCES)]);
       const peer = lxdPeer;
       cleanups.push('stop LXD', () => peer.stop());
-      prepare(peer);
+      const unprepare = prepare(peer);
+      cleanups.push('remove the LXD bench network', unprepare);
       clientFloor(peer, lxd);
-      lifecycle(peer, lxd);
+      lifecycle(peer, lxd, { nic: false });
+      lifecycle(peer, lxd, { nic: true });
       await listing(peer, lxd);
+      await unprepare();
       await peer.stop();
       report(lodge, lxd, lxdPeer);
     }
     if (PEERS.includes('lodge')) {
       const peer = await startLodge(work);
       cleanups.push('stop Lodge', () => peer.stop());
-      prepare(peer);
+      const unprepare = prepare(peer);
+      cleanups.push('remove the Lodge bench network', unprepare);
       clientFloor(peer, lodge);
-      lifecycle(peer, lodge);
+      lifecycle(peer, lodge, { nic: false });
+      lifecycle(peer, lodge, { nic: true });
       await listing(peer, lodge);
       await listing1000(peer, lodge);
+      await unprepare();
       await peer.stop();
     }
   } catch (err) {
@@ -319,6 +359,14 @@ async function main(): Promise<void> {
       list_ms: round(lodge.list),
       lxd_list_ms: round(lxd.list),
       lxd_mem_kb_per_container: round(lxd.memKb, 1),
+      launch_nic_ms: round(lodge.nic.launch),
+      lxd_launch_nic_ms: round(lxd.nic.launch),
+      stop_nic_ms: round(lodge.nic.stop),
+      lxd_stop_nic_ms: round(lxd.nic.stop),
+      delete_nic_ms: round(lodge.nic.delete),
+      lxd_delete_nic_ms: round(lxd.nic.delete),
+      exec_nic_ms: round(lodge.nic.exec),
+      lxd_exec_nic_ms: round(lxd.nic.exec),
       start_ms: round(lodge.start),
       lxd_start_ms: round(lxd.start),
       client_alone_ms: round(lodge.clientAlone),

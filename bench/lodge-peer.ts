@@ -32,6 +32,9 @@ export async function startLodge(work: string): Promise<ApiPeer> {
     '--database-url',
     database.url,
     '--quiet',
+    // the benchmark makes its own bridge with an explicit subnet, as it does for LXD
+    '--default-network',
+    'none',
   ]);
   // detached: Ctrl-C in the terminal reaches only the benchmark, which then stops lodged in order
   const daemon = spawn(argv[0], argv.slice(1), {

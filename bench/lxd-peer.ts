@@ -3,8 +3,8 @@
  * by hand (there is no systemd here), configured by a preseed, stopped by PID at the end.
  *
  * Safety (see the peer notes of this machine): never `lxd init --auto` — its subnet probe opens
- * TCP connections to random 10.x addresses. The preseed makes no network at all (Lodge has no
- * networking yet, so both peers run containers without a NIC), and the daemon's own HTTP fetches
+ * TCP connections to random 10.x addresses. The preseed makes no network; the benchmark makes a
+ * bridge with an explicit subnet and NAT off (api.bench.ts), and the daemon's own HTTP fetches
  * (instance types at start-up) go to a dead proxy on loopback through HTTP(S)_PROXY, which LXD
  * honours before its config is set.
  *

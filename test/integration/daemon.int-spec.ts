@@ -5,7 +5,7 @@
  */
 import { ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -27,7 +27,8 @@ function call(socketPath: string, method: string, path: string, body?: unknown):
   });
 }
 
-async function startDaemon(dir: string, extra: string[] = []): Promise<ChildProcess> {
+/** `extra` replaces the default `--default-network none` (the one test of the default network gives its own). */
+async function startDaemon(dir: string, extra: string[] = ['--default-network', 'none']): Promise<ChildProcess> {
   const child = spawn(process.execPath, [join(REPO, 'bin', 'lodged.js'), '--dir', dir, '--quiet', ...extra], {
     stdio: ['ignore', 'ignore', 'pipe'],
   });
@@ -61,6 +62,21 @@ function processesMentioning(needle: string): number[] {
       }
     })
     .map(Number);
+}
+
+/** What a failed default-network test leaves: its dnsmasq (by its pid file), nft table and bridge. */
+function removeNetwork(dir: string, name: string): void {
+  const attempt = (f: () => void) => {
+    try {
+      f();
+    } catch {
+      /* already gone */
+    }
+  };
+  // the pid file is the test daemon's own dnsmasq's
+  attempt(() => process.kill(Number(readFileSync(join(dir, 'networks', name, 'dnsmasq.pid'), 'utf8')), 'SIGTERM'));
+  attempt(() => execFileSync('nft', ['delete', 'table', 'inet', `lodge_${name}`], { stdio: 'ignore' }));
+  if (existsSync(`/sys/class/net/${name}`)) attempt(() => execFileSync('ip', ['link', 'del', name], { stdio: 'ignore' }));
 }
 
 describe('lodged as a process', () => {
@@ -138,7 +154,7 @@ describe('lodged as a process', () => {
       await admin.query(`CREATE DATABASE ${db}`);
       const url = `postgres://postgres@127.0.0.1:${TEST_SERVER.port}/${db}`;
       const dir = newDir();
-      const daemon = await start(dir, ['--database-url', url]);
+      const daemon = await start(dir, ['--database-url', url, '--default-network', 'none']);
       const socket = join(dir, 'unix.socket');
       expect((await call(socket, 'PATCH', '/1.0', { config: { 'images.auto_update_interval': '6' } })).status).toBe(200);
       const check = new Client({ connectionString: url });
@@ -152,6 +168,36 @@ describe('lodged as a process', () => {
     } finally {
       await admin.query(`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`);
       await admin.end();
+    }
+  });
+
+  it('makes the default network on its first start only: lodgebr0 on its explicit subnet, eth0 in the default profile', async () => {
+    if (existsSync('/sys/class/net/lodgebr0')) throw new Error('this host already has a lodgebr0: the first-start test needs it absent');
+    const dir = newDir();
+    const socket = join(dir, 'unix.socket');
+    let daemon = await start(dir, ['--default-network', '10.131.77.1/24']);
+    try {
+      const net = (await call(socket, 'GET', '/1.0/networks/lodgebr0')).json.metadata;
+      expect(net).toMatchObject({ name: 'lodgebr0', managed: true, type: 'bridge', status: 'Created' });
+      expect(net.config).toEqual({ 'ipv4.address': '10.131.77.1/24', 'ipv4.nat': 'true', 'ipv6.address': 'none' });
+      expect(execFileSync('ip', ['-4', '-o', 'addr', 'show', 'dev', 'lodgebr0'], { encoding: 'utf8' })).toContain('10.131.77.1/24');
+      const profile = (await call(socket, 'GET', '/1.0/profiles/default')).json.metadata;
+      expect(profile.devices.eth0).toEqual({ type: 'nic', network: 'lodgebr0', name: 'eth0' });
+
+      // a user's choice stands: the NIC taken out of the profile stays out after a restart
+      const devices = { ...profile.devices };
+      delete devices.eth0;
+      expect((await call(socket, 'PUT', '/1.0/profiles/default', { config: profile.config, description: profile.description, devices })).status).toBe(200);
+      expect(await stopDaemon(daemon)).toBe(0);
+      daemon = await start(dir, ['--default-network', '10.131.77.1/24']);
+      expect((await call(socket, 'GET', '/1.0/profiles/default')).json.metadata.devices.eth0).toBeUndefined();
+      // the bridge is still managed and up after the restart
+      expect((await call(socket, 'GET', '/1.0/networks/lodgebr0/state')).json.metadata.state).toBe('up');
+      expect((await call(socket, 'DELETE', '/1.0/networks/lodgebr0')).status).toBe(200);
+      expect(existsSync('/sys/class/net/lodgebr0')).toBe(false);
+    } finally {
+      await stopDaemon(daemon);
+      removeNetwork(dir, 'lodgebr0');
     }
   });
 

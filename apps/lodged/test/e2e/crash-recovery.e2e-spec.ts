@@ -32,7 +32,7 @@ describe('lodged killed with SIGKILL during 20 concurrent creates', () => {
   };
 
   const startLodged = async (): Promise<ChildProcess> => {
-    const c = spawn(process.execPath, [join(REPO, 'bin', 'lodged.js'), '--dir', dir, '--database-url', db.url, '--quiet'], {
+    const c = spawn(process.execPath, [join(REPO, 'bin', 'lodged.js'), '--dir', dir, '--database-url', db.url, '--quiet', '--default-network', 'none'], {
       stdio: ['ignore', 'ignore', 'pipe'],
       env: { ...process.env, LODGE_CGROUP_PARENT: parent },
     });

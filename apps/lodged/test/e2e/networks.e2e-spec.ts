@@ -182,6 +182,29 @@ describe('managed networks and NICs (lxc client)', () => {
     expect((await ok('config', 'device', 'list', 'c1')).trim()).toBe('');
   });
 
+  it('puts a macvlan NIC on a host interface, at start and hot-plugged', async () => {
+    // the parent: a host interface made for the test (this kernel has no dummy driver: a veth end)
+    const parent = `lmv${suffix}`;
+    execFileSync('ip', ['link', 'add', parent, 'type', 'veth', 'peer', 'name', `lmp${suffix}`]);
+    try {
+      execFileSync('ip', ['link', 'set', parent, 'up']);
+      await ok('init', 'bb', 'm1');
+      // the instance's own eth0 replaces the default profile's (on the managed network)
+      await ok('config', 'device', 'add', 'm1', 'eth0', 'nic', 'nictype=macvlan', `parent=${parent}`, 'name=eth0');
+      await ok('start', 'm1');
+      const mac = (await ok('config', 'get', 'm1', 'volatile.eth0.hwaddr')).trim();
+      expect(await ok('exec', 'm1', '--', 'cat', '/sys/class/net/eth0/address')).toBe(`${mac}\n`);
+      expect(execFileSync('ip', ['-o', 'link', 'show'], { encoding: 'utf8' })).not.toContain(mac);
+      await ok('config', 'device', 'add', 'm1', 'mv1', 'nic', 'nictype=macvlan', `parent=${parent}`, 'name=eth5');
+      const mac5 = (await ok('config', 'get', 'm1', 'volatile.mv1.hwaddr')).trim();
+      expect(await ok('exec', 'm1', '--', 'cat', '/sys/class/net/eth5/address')).toBe(`${mac5}\n`);
+      await ok('delete', '--force', 'm1');
+    } finally {
+      await lxc('delete', '--force', 'm1');
+      if (hostLinkExists(parent)) execFileSync('ip', ['link', 'del', parent]);
+    }
+  });
+
   it('stopping gives the picked address back; deleting the last user lets the network go', async () => {
     const c1 = await ipv4Of('c1');
     const host = (await ok('config', 'get', 'c1', 'volatile.eth0.host_name')).trim();

@@ -32,6 +32,11 @@ export async function ensureDefaultNetwork(
   const marker = join(networksDir, MARKER);
   if (existsSync(marker)) return;
   const existing = (await networks.list()).find((n) => n.name === options.name);
+  if (existing && !existing.managed) {
+    // someone else's interface: never take it over, and never point the profile at it
+    log(`default network: the host already has an interface named ${options.name} that Lodge does not manage; no default network made`);
+    return;
+  }
   if (!existing) {
     const config = { 'ipv4.address': options.ipv4Address, 'ipv4.nat': 'true', 'ipv6.address': 'none' };
     try {
