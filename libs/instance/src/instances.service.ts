@@ -164,10 +164,11 @@ export class InstancesService implements OnApplicationShutdown {
     const profileNames = req.profiles ?? ['default'];
     // independent lookups, in parallel (each is a round trip to the database); their errors are
     // still reported in a fixed order: profiles, root disk and limits, name, image
-    const [profilesLookup, takenLookup, imageLookup] = await Promise.allSettled([
+    const [profilesLookup, takenLookup, imageLookup, networksLookup] = await Promise.allSettled([
       this.loadProfiles(profileNames),
       this.exists(req.name),
       req.source.type === 'image' ? this.sourceImage(req.source) : Promise.resolve(undefined),
+      this.nics.catalog(),
     ]);
     const profiles = settled(profilesLookup);
     const expanded = expandConfig(profiles, { config, devices, profiles: profileNames });
@@ -180,7 +181,7 @@ export class InstancesService implements OnApplicationShutdown {
     if (settled(takenLookup)) throw new AlreadyExistsError(INSTANCE_EXISTS);
     // NICs: their network or parent must exist; each gets its MAC now (LXD's volatile.<dev>.hwaddr)
     if (this.nics.hasNics(expanded.expanded_devices)) {
-      await this.nics.validate(expanded.expanded_devices);
+      await this.nics.validate(expanded.expanded_devices, settled(networksLookup));
       Object.assign(config, this.nics.macsFor(expanded.expanded_devices, config));
     }
     const image = settled(imageLookup);
@@ -521,10 +522,11 @@ export class InstancesService implements OnApplicationShutdown {
     await pool.unmountInstance(name).catch((err) => {
       if (!(err instanceof NotFoundError)) throw err;
     });
-    // its addresses go back first (dnsmasq forgets them); the rows would go with the instance's anyway
-    await this.nics.releaseAll(row.id);
+    // its addresses go with its row; dnsmasq forgets their leases after the reply
+    const held = await this.nics.heldBy(row.id);
     // the row goes first: a daemon killed half-way leaves a row-less volume, which its next start removes
     await this.instances.delete(name);
+    this.nics.forget(row, held);
     await pool.deleteInstanceVolume(name).catch((err) => {
       if (!(err instanceof NotFoundError)) throw err;
     });

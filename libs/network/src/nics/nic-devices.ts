@@ -10,13 +10,13 @@
  * background: the kernel removes the veths with the namespace, and picked addresses go back to
  * the pool. Static addresses stay reserved for the instance until its NIC changes or it is deleted.
  */
-import { execFile } from 'node:child_process';
-import { closeSync, openSync } from 'node:fs';
+import { closeSync, existsSync, openSync } from 'node:fs';
 import { ConflictError, InvalidArgumentError, NotFoundError } from '@lodge/common';
 import type { DeviceConfig, Devices } from '@lodge/config';
 import { NetworkAllocationEntity, NetworkAllocationsRepository, NetworkEntity, NetworksRepository } from '@lodge/state';
+import { sendDhcpRelease } from '../dhcp';
 import { nextFreeAddress, parseDhcpRanges, parseInterfaceCidr, validateStaticAddress } from '../ipam';
-import type { HostLink, HostLinks } from '../networks/host-links';
+import type { HostLinks } from '../networks/host-links';
 import type { NetworkReservations } from '../networks/network-reservations';
 import { missingNicMacs, nicHwaddr, nicNamesInside, nicsOf, randomHostVethName, randomMac } from './nic-identity';
 
@@ -61,7 +61,7 @@ export class NicDevices {
     private readonly allocations: NetworkAllocationsRepository,
     private readonly links: HostLinks,
     private readonly reservations: NetworkReservations,
-    private readonly options: { dhcpRelease?: string; log?: (message: string) => void } = {},
+    private readonly options: { log?: (message: string) => void } = {},
   ) {}
 
   hasNics(devices: Readonly<Devices>): boolean {
@@ -78,27 +78,32 @@ export class NicDevices {
    * parent interface exists (a bridge, for a bridged NIC), a static address lies in the network's
    * subnet. For create and update, so bad devices are refused before anything is stored.
    */
-  async validate(devices: Readonly<Devices>): Promise<void> {
+  async validate(devices: Readonly<Devices>, networks?: NetworkEntity[]): Promise<void> {
     const nics = nicsOf(devices);
     if (nics.length === 0) return;
-    const [rows, links] = await Promise.all([this.networks.list(), this.links.listLinks()]);
-    for (const [device, d] of nics) this.resolve(device, d, rows, links);
+    const rows = networks ?? (await this.listNetworks());
+    for (const [device, d] of nics) this.resolve(device, d, rows);
+  }
+
+  /** The managed networks, for callers that look them up together with other things (create). */
+  catalog(): Promise<NetworkEntity[]> {
+    return this.listNetworks();
   }
 
   /** Resolves the instance's NICs and takes their addresses; nothing is held when it fails. */
   async prepare(owner: NicOwner, devices: Readonly<Devices>): Promise<PreparedNics> {
     await this.releasing.get(owner.id);
     const nics = nicsOf(devices);
-    const held = await this.allocations.listForInstance(owner.id);
+    // one round trip: what the instance holds and the networks, together
+    const [held, rows] = await Promise.all([this.allocations.listForInstance(owner.id), nics.length > 0 ? this.listNetworks() : []]);
     if (nics.length === 0 && held.length === 0) return NONE;
-    const [rows, links] = await Promise.all([this.networks.list(), this.links.listLinks()]);
     const names = nicNamesInside(devices);
     const volatile: Record<string, string> = {};
     const plans: NicPlan[] = [];
-    for (const [device, d] of nics) plans.push(this.plan(owner, device, d, names.get(device)!, rows, links, volatile));
+    for (const [device, d] of nics) plans.push(this.plan(owner, device, d, names.get(device)!, rows, volatile));
     // allocations that no longer match a NIC (removed, moved, re-addressed while stopped) go first
     const stale = held.filter((a) => !plans.some((p) => matches(a, p, devices[p.device])));
-    for (const a of stale) await this.releaseOne(owner.id, a);
+    for (const a of stale) await this.releaseOne(owner.id, a, rows.find((r) => r.id === a.networkId)?.name);
     const made: NicPlan[] = [];
     const undo = async () => {
       for (const p of made) await this.allocations.release(owner.id, p.device).catch(() => undefined);
@@ -163,12 +168,56 @@ export class NicDevices {
     await this.releasing.get(instanceId);
   }
 
-  /** Every allocation of an instance given back, static ones too (it is being deleted). */
-  async releaseAll(instanceId: number): Promise<void> {
-    await this.settled(instanceId);
-    const held = await this.allocations.listForInstance(instanceId);
-    for (const a of held) await this.releaseOne(instanceId, a);
-    await this.syncAll(await this.networksOf(held));
+  /**
+   * What an instance about to be deleted holds; its rows go with the instance's, and forget()
+   * then has dnsmasq drop the leases in the background.
+   */
+  heldBy(instanceId: number): Promise<NetworkAllocationEntity[]> {
+    return this.allocations.listForInstance(instanceId);
+  }
+
+  /**
+   * After the instance and its allocation rows are gone: dnsmasq forgets the leases and the
+   * reservations follow the rows, off the delete's reply path. Until a lease is forgotten its
+   * address is not picked for another NIC.
+   */
+  forget(instance: Pick<NicOwner, 'id' | 'name'>, held: NetworkAllocationEntity[]): void {
+    if (held.length === 0) return;
+    for (const a of held) if (a.ipv4Address) this.markForgetting(a.networkId, a.ipv4Address, true);
+    const previous = this.releasing.get(instance.id) ?? Promise.resolve();
+    const run: Promise<void> = previous
+      .then(async () => {
+        const nets = await this.networksOf(held);
+        for (const a of held) {
+          const name = nets.find((n) => n.id === a.networkId)?.name;
+          if (name && a.ipv4Address) await this.dhcpRelease(name, a.ipv4Address, a.hwaddr);
+        }
+        await this.syncAll(nets);
+      })
+      .catch((err) => this.options.log?.(`${instance.name}: forgetting leases failed: ${err instanceof Error ? err.message : String(err)}`))
+      .finally(() => {
+        for (const a of held) if (a.ipv4Address) this.markForgetting(a.networkId, a.ipv4Address, false);
+        if (this.releasing.get(instance.id) === run) this.releasing.delete(instance.id);
+      });
+    this.releasing.set(instance.id, run);
+  }
+
+  private async listNetworks(): Promise<NetworkEntity[]> {
+    return this.learnGateways(await this.networks.list());
+  }
+
+  /** network id -> addresses whose leases are being dropped */
+  private readonly forgetting = new Map<number, Set<string>>();
+
+  private markForgetting(networkId: number, address: string, on: boolean): void {
+    let set = this.forgetting.get(networkId);
+    if (on) {
+      if (!set) this.forgetting.set(networkId, (set = new Set()));
+      set.add(address);
+    } else if (set) {
+      set.delete(address);
+      if (set.size === 0) this.forgetting.delete(networkId);
+    }
   }
 
   /** Hot-plug: a NIC added to a running instance (init `pid`); returns the volatile keys to store. */
@@ -209,7 +258,7 @@ export class NicDevices {
    */
   async sweep(running: ReadonlySet<number>): Promise<number> {
     let released = 0;
-    for (const net of await this.networks.list()) {
+    for (const net of await this.listNetworks()) {
       let changed = false;
       for (const a of await this.allocations.listForNetwork(net.id)) {
         if (a.static || running.has(a.instanceId)) continue;
@@ -223,9 +272,9 @@ export class NicDevices {
   }
 
   private async prepareOne(owner: NicOwner, device: string, d: DeviceConfig, nameInside: string): Promise<PreparedNics> {
-    const [rows, links] = await Promise.all([this.networks.list(), this.links.listLinks()]);
+    const rows = await this.listNetworks();
     const volatile: Record<string, string> = {};
-    const plan = this.plan(owner, device, d, nameInside, rows, links, volatile);
+    const plan = this.plan(owner, device, d, nameInside, rows, volatile);
     const stale = await this.allocations.find(owner.id, device);
     if (stale) await this.releaseOne(owner.id, stale);
     let allocated = false;
@@ -252,10 +301,9 @@ export class NicDevices {
     d: DeviceConfig,
     nameInside: string,
     rows: NetworkEntity[],
-    links: HostLink[],
     volatile: Record<string, string>,
   ): NicPlan {
-    const target = this.resolve(device, d, rows, links);
+    const target = this.resolve(device, d, rows);
     let hwaddr = nicHwaddr(device, d, owner.config);
     if (!hwaddr) hwaddr = volatile[`volatile.${device}.hwaddr`] = randomMac();
     const hostName = target.kind === 'bridged' ? d.host_name || randomHostVethName() : undefined;
@@ -278,7 +326,6 @@ export class NicDevices {
     device: string,
     d: DeviceConfig,
     rows: NetworkEntity[],
-    links: HostLink[],
   ): { kind: 'bridged' | 'macvlan'; parent: string; network?: NetworkEntity } {
     const fail = (why: string) => new InvalidArgumentError(`Device validation failed for "${device}": ${why}`);
     if (d.network) {
@@ -294,9 +341,9 @@ export class NicDevices {
       this.checkStatic(device, d, managed);
       return { kind, parent, network: managed };
     }
-    const link = links.find((l) => l.name === parent);
-    if (!link) throw fail(`Parent interface "${parent}" doesn't exist on the host`);
-    if (kind === 'bridged' && link.kind !== 'bridge') throw fail(`Parent interface "${parent}" is not a bridge`);
+    // sysfs answers for one interface without a dump of every link (one per running NIC)
+    if (!existsSync(`/sys/class/net/${parent}`)) throw fail(`Parent interface "${parent}" doesn't exist on the host`);
+    if (kind === 'bridged' && !existsSync(`/sys/class/net/${parent}/bridge`)) throw fail(`Parent interface "${parent}" is not a bridge`);
     if (kind === 'bridged' && d['ipv4.address']) throw fail('"ipv4.address" needs a managed network as parent');
     return { kind, parent };
   }
@@ -320,9 +367,11 @@ export class NicDevices {
     const ranges = cidr && net.config['ipv4.dhcp.ranges'] ? parseDhcpRanges(net.config['ipv4.dhcp.ranges'], cidr) : undefined;
     const staticAddress = d['ipv4.address'] && cidr ? validateStaticAddress(cidr, d['ipv4.address']) : undefined;
     try {
+      // addresses whose leases dnsmasq has not forgotten yet are not picked
+      const forgetting = () => [...(this.forgetting.get(net.id) ?? [])];
       return await this.allocations.allocate(
         { networkId: net.id, instanceId: owner.id, device: p.device, hwaddr: p.hwaddr, ipv4Address: staticAddress },
-        cidr ? (taken) => nextFreeAddress(cidr, taken, ranges) : undefined,
+        cidr ? (taken) => nextFreeAddress(cidr, [...taken, ...forgetting()], ranges) : undefined,
       );
     } catch (err) {
       if (err instanceof ConflictError || err instanceof NotFoundError) {
@@ -350,31 +399,45 @@ export class NicDevices {
   private async releaseDynamic(instanceId: number): Promise<void> {
     const held = (await this.allocations.listForInstance(instanceId)).filter((a) => !a.static);
     if (held.length === 0) return;
-    for (const a of held) await this.releaseOne(instanceId, a);
-    await this.syncAll(await this.networksOf(held));
+    const nets = await this.networksOf(held);
+    for (const a of held) await this.releaseOne(instanceId, a, nets.find((n) => n.id === a.networkId)?.name);
+    await this.syncAll(nets);
   }
 
   /** dnsmasq drops the lease (so the address can go to another MAC at once), then the row goes. */
   private async releaseOne(instanceId: number, a: NetworkAllocationEntity, networkName?: string): Promise<void> {
-    const name = networkName ?? (await this.networks.list()).find((n) => n.id === a.networkId)?.name;
+    const name = networkName ?? (await this.listNetworks()).find((n) => n.id === a.networkId)?.name;
     if (name && a.ipv4Address) await this.dhcpRelease(name, a.ipv4Address, a.hwaddr);
     await this.allocations.release(instanceId, a.device);
   }
 
-  private dhcpRelease(bridge: string, address: string, hwaddr: string): Promise<void> {
-    return new Promise((resolve) => {
-      execFile(this.options.dhcpRelease ?? 'dhcp_release', [bridge, address, hwaddr], { timeout: 5000 }, (err) => {
-        // no lease, or the bridge is gone: nothing to forget
-        if (err) this.options.log?.(`dhcp_release ${bridge} ${address} ${hwaddr}: ${err.message}`);
-        resolve();
-      });
-    });
+  /** dnsmasq forgets the lease (a DHCPRELEASE sent on the bridge); no lease, or no bridge: nothing to forget. */
+  private async dhcpRelease(bridge: string, address: string, hwaddr: string): Promise<void> {
+    const gateway = this.gateways.get(bridge);
+    if (!gateway) return;
+    try {
+      sendDhcpRelease(bridge, gateway, address, hwaddr);
+    } catch (err) {
+      this.options.log?.(`DHCP release of ${address} (${hwaddr}) on ${bridge}: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
+
+  /** bridge -> its IPv4 address (dnsmasq's server address), learnt from the network rows this service reads */
+  private readonly gateways = new Map<string, string>();
+
+  private learnGateways(rows: NetworkEntity[]): NetworkEntity[] {
+    for (const r of rows) {
+      const v4 = r.config['ipv4.address'];
+      if (v4 && v4 !== 'none' && v4 !== 'auto') this.gateways.set(r.name, v4.split('/')[0]);
+      else this.gateways.delete(r.name);
+    }
+    return rows;
   }
 
   private async networksOf(rows: NetworkAllocationEntity[]): Promise<Array<{ id: number; name: string }>> {
     const ids = new Set(rows.map((r) => r.networkId));
     if (ids.size === 0) return [];
-    return (await this.networks.list()).filter((n) => ids.has(n.id));
+    return (await this.listNetworks()).filter((n) => ids.has(n.id));
   }
 
   private async syncAll(nets: Array<{ id: number; name: string }>): Promise<void> {

@@ -1,4 +1,4 @@
-import { AlreadyExistsError, ConflictError, NotFoundError } from '@lodge/common';
+import { AlreadyExistsError, ConflictError, KeyedLock, NotFoundError } from '@lodge/common';
 import { Injectable } from '@nestjs/common';
 import { EntityManager } from 'typeorm';
 import { pgErrorCode, translateDbError } from '../db-errors';
@@ -50,9 +50,10 @@ RETURNING id, network_id, instance_id, device, hwaddr::text AS hwaddr, host(ipv4
 
 /**
  * IP allocations on managed networks. The database guarantees uniqueness (UNIQUE per network on
- * the address and on the MAC); dynamic allocations also queue on a per-network advisory lock so
- * concurrent launches do not all pick the same address, and an insert that still loses a race
- * (a static address committed after the pick) is rolled back to a savepoint and picked again.
+ * the address and on the MAC). Dynamic picks queue so concurrent launches do not all pick the same
+ * address: on an in-process lock per network on the launch path, or on a per-network advisory
+ * lock inside a caller's transaction; a pick that still loses a race (a static address, or
+ * another process) is picked again.
  */
 @Injectable()
 export class NetworkAllocationsRepository extends StateRepository {
@@ -65,6 +66,8 @@ export class NetworkAllocationsRepository extends StateRepository {
   async allocate(req: NetworkAllocationRequest, pick?: AddressPicker): Promise<NetworkAllocationEntity> {
     const isStatic = req.ipv4Address !== undefined;
     const params = (address: string | null) => [req.networkId, req.instanceId, req.device, req.hwaddr, address, isStatic];
+    if (isStatic || !pick) return this.insert(this.manager, params(req.ipv4Address ?? null), req);
+    if (!this.manager.queryRunner?.isTransactionActive) return this.allocatePicked(req, pick, params);
     return this.inTransaction(async (m) => {
       const q = <R>(sql: string, p: unknown[] = []) => this.with(m).query<R>(sql, p);
       if (isStatic || !pick) return this.insert(m, params(req.ipv4Address ?? null), req);
@@ -88,6 +91,36 @@ export class NetworkAllocationsRepository extends StateRepository {
       }
     });
   }
+
+  /**
+   * The launch path's pick, in two round trips: the daemon's own picks on a network queue on an
+   * in-process lock (no transaction, no advisory lock to hold a connection for), and the unique
+   * constraint still turns a pick that another process won into a retry, never a second holder.
+   */
+  private allocatePicked(
+    req: NetworkAllocationRequest,
+    pick: AddressPicker,
+    params: (address: string | null) => unknown[],
+  ): Promise<NetworkAllocationEntity> {
+    return this.picks.run(String(req.networkId), async () => {
+      for (let attempt = 1; ; attempt++) {
+        const taken = await this.query<{ a: string }>(
+          'SELECT host(ipv4_address) AS a FROM network_allocations WHERE network_id = $1 AND ipv4_address IS NOT NULL',
+          [req.networkId],
+        );
+        const address = pick(taken.map((r) => r.a));
+        if (address === undefined) throw new NetworkExhaustedError('No free IPv4 address is left on the network');
+        try {
+          return await this.insert(this.manager, params(address), req);
+        } catch (err) {
+          if (!(err instanceof ConflictError) || constraintOf(err.cause) !== IPV4_KEY || attempt >= MAX_ATTEMPTS) throw err;
+        }
+      }
+    });
+  }
+
+  /** per network: this daemon's dynamic picks, one at a time */
+  private readonly picks = new KeyedLock();
 
   private async insert(m: EntityManager, params: unknown[], req: NetworkAllocationRequest): Promise<NetworkAllocationEntity> {
     try {
