@@ -205,6 +205,44 @@ describe('managed networks and NICs (lxc client)', () => {
     }
   });
 
+  it('renames an unused network (its bridge follows), and refuses to rename one in use', async () => {
+    const renamed = `ltr${suffix}`;
+    await ok('network', 'create', other, `ipv4.address=10.253.${third}.1/24`, 'ipv4.nat=false');
+    await ok('network', 'rename', other, renamed);
+    expect(hostLinkExists(other)).toBe(false);
+    expect(hostLinkExists(renamed)).toBe(true);
+    expect(execFileSync('ip', ['-4', '-o', 'addr', 'show', 'dev', renamed], { encoding: 'utf8' })).toContain(`10.253.${third}.1/24`);
+    expect(nftTables()).toContain(`lodge_${renamed}`);
+    expect(nftTables()).not.toContain(`lodge_${other}\n`);
+    const inUse = await lxc('network', 'rename', net, renamed + 'x');
+    expect(inUse.code).not.toBe(0);
+    expect(inUse.stderr).toContain('Cannot rename network when in use');
+    await ok('network', 'delete', renamed);
+    expect(hostLinkExists(renamed)).toBe(false);
+  });
+
+  it('advertises an IPv6 prefix: the container configures itself by SLAAC', async () => {
+    const v6net = `lt6${suffix}`;
+    const prefix = `fd42:${parseInt(suffix.slice(0, 4), 16).toString(16)}:${third.toString(16)}:1`;
+    await ok('network', 'create', v6net, 'ipv4.address=none', `ipv6.address=${prefix}::1/64`);
+    try {
+      await ok('init', 'bb', 'v6');
+      await ok('config', 'device', 'add', 'v6', 'eth0', 'nic', `network=${v6net}`, 'name=eth0');
+      await ok('start', 'v6');
+      const mac = (await ok('config', 'get', 'v6', 'volatile.eth0.hwaddr')).trim();
+      // the EUI-64 interface id from the NIC's MAC, in the advertised prefix
+      const b = mac.split(':').map((h) => parseInt(h, 16));
+      const eui = [((b[0] ^ 2) << 8) | b[1], (b[2] << 8) | 0xff, 0xfe00 | b[3], (b[4] << 8) | b[5]].map((x) => x.toString(16)).join(':');
+      const expected = `${prefix}:${eui}`;
+      await until(async () => (await ok('list', 'v6', '--format', 'csv', '-c', '6')).includes(`${expected} (eth0)`));
+      await ok('delete', '--force', 'v6');
+    } finally {
+      await lxc('delete', '--force', 'v6');
+      await lxc('network', 'delete', v6net);
+    }
+    expect(hostLinkExists(v6net)).toBe(false);
+  });
+
   it('stopping gives the picked address back; deleting the last user lets the network go', async () => {
     const c1 = await ipv4Of('c1');
     const host = (await ok('config', 'get', 'c1', 'volatile.eth0.host_name')).trim();
