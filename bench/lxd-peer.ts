@@ -50,6 +50,8 @@ export async function startLxd(work: string, names: string[]): Promise<LxdPeer> 
   const empty = join(work, 'empty');
   writeFileSync(empty, '');
   const pivotsBefore = new Set(cgroupRoots().map((r) => join(r, 'lxc.pivot')).filter((p) => existsSync(p)));
+  // LXD makes its firewall table (inet lxd) for its bridge and leaves it when it stops
+  const lxdTableBefore = hasLxdTable();
   const log = openSync(join(work, 'lxd.log'), 'a');
   const argv = inPrivateMountNamespace(
     ['lxd', '--group', 'root', '--verbose', '--logfile', join(work, 'lxd-daemon.log')],
@@ -85,6 +87,7 @@ export async function startLxd(work: string, names: string[]): Promise<LxdPeer> 
           await waitForExit(pid, 5000);
         }
         removeLxcCgroups(names, pivotsBefore);
+        if (!lxdTableBefore && hasLxdTable()) spawnSync('nft', ['delete', 'table', 'inet', 'lxd']);
       }
     },
   };
@@ -99,6 +102,10 @@ export async function startLxd(work: string, names: string[]): Promise<LxdPeer> 
     await peer.stop();
     throw err;
   }
+}
+
+function hasLxdTable(): boolean {
+  return spawnSync('nft', ['list', 'table', 'inet', 'lxd'], { stdio: 'ignore' }).status === 0;
 }
 
 function monitorPids(lxcpath: string): number[] {

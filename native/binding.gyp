@@ -10,7 +10,8 @@
         "src/mounts.cc",
         "src/sync.cc",
         "src/process.cc",
-        "src/netlink.cc"
+        "src/netlink.cc",
+        "src/host_mount.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NODE_ADDON_API_DISABLE_CPP_EXCEPTIONS", "_GNU_SOURCE"],

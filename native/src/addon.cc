@@ -23,6 +23,9 @@
 
 namespace lodge {
 Napi::Value NetlinkRequest(const Napi::CallbackInfo &info);  // netlink.cc
+Napi::Value MountOverlay(const Napi::CallbackInfo &info);    // host_mount.cc
+Napi::Value BindMount(const Napi::CallbackInfo &info);       // host_mount.cc
+Napi::Value Unmount(const Napi::CallbackInfo &info);         // host_mount.cc
 namespace {
 
 const SeccompProgram &default_seccomp() {
@@ -241,6 +244,20 @@ Napi::Value AbortSpawn(const Napi::CallbackInfo &info) {
   return info.Env().Undefined();
 }
 
+// For each cgroup.procs file, its hierarchy's `tasks` file when it is a v1 hierarchy (it has
+// one), else "": a single-threaded process joins a v1 cgroup fastest by writing "0" to `tasks`
+// itself (no global threadgroup lock, no RCU grace period; see init_child and helper_child).
+std::vector<std::string> v1_tasks_files(const std::vector<std::string> &procs_files) {
+  const std::string suffix = "/cgroup.procs";
+  std::vector<std::string> out;
+  for (const std::string &procs : procs_files) {
+    bool named = procs.size() > suffix.size() && procs.compare(procs.size() - suffix.size(), suffix.size(), suffix) == 0;
+    std::string tasks = named ? procs.substr(0, procs.size() - suffix.size()) + "/tasks" : "";
+    out.push_back(!tasks.empty() && access(tasks.c_str(), F_OK) == 0 ? tasks : "");
+  }
+  return out;
+}
+
 Napi::Value Spawn(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
   if (!info[0].IsObject()) {
@@ -259,6 +276,7 @@ Napi::Value Spawn(const Napi::CallbackInfo &info) {
   get_bool(o, "userns", &s.userns);
   get_bool(o, "idmapRootfs", &s.idmap_rootfs);
   get_bool(o, "hold", &s.hold);
+  s.cgroup_tasks = v1_tasks_files(s.cgroup_procs);
   Napi::Value overlay = o.Get("overlay");
   if (!overlay.IsUndefined() && !overlay.IsNull()) {
     if (!overlay.IsObject()) return throw_type(env, "overlay must be an object"), env.Undefined();
@@ -319,6 +337,7 @@ Napi::Value Exec(const Napi::CallbackInfo &info) {
   if (!get_strings(o, "argv", &s.argv) || !get_strings(o, "env", &s.env) || !get_string(o, "cwd", &s.cwd) ||
       !get_strings(o, "cgroupProcs", &s.cgroup_procs))
     return env.Undefined();
+  s.cgroup_tasks = v1_tasks_files(s.cgroup_procs);
   get_bool(o, "userns", &s.userns);
   get_bool(o, "pty", &s.pty);
   // (uid_t)-1 would mean "unchanged" to setresuid: never accepted.
@@ -657,6 +676,9 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("errnoName", Napi::Function::New(env, ErrnoName));
   exports.Set("netlinkRequest", Napi::Function::New(env, NetlinkRequest));
   exports.Set("udpSendOnDevice", Napi::Function::New(env, UdpSendOnDevice));
+  exports.Set("mountOverlay", Napi::Function::New(env, MountOverlay));
+  exports.Set("bindMount", Napi::Function::New(env, BindMount));
+  exports.Set("unmount", Napi::Function::New(env, Unmount));
   return exports;
 }
 

@@ -118,12 +118,16 @@ int command_entry(void *arg) {
   // Only the fds we need survive (A has its own copy of Node's fd table).
   int keep[5] = {sock, s.init_pidfd, p.in[0], p.out[1], p.err[1]};
   close_all_except(keep, 5);
-  // Into the container's cgroups while still host root; B inherits them.
+  // Into the container's cgroups while still host root; B inherits them. A is single-threaded:
+  // "0" into a v1 `tasks` file moves it without the kernel's global threadgroup lock (a pid in
+  // cgroup.procs takes it, and an RCU grace period with it).
   char pid_text[24];
   format_int(pid_text, syscall(SYS_getpid));
-  for (const auto &procs : s.cgroup_procs) {
-    int rc = write_file(procs.c_str(), pid_text, strlen(pid_text));
-    if (rc < 0) fail(sock, "join cgroup", procs.c_str(), -rc);
+  for (size_t i = 0; i < s.cgroup_procs.size(); i++) {
+    bool v1 = i < s.cgroup_tasks.size() && !s.cgroup_tasks[i].empty();
+    const char *file = v1 ? s.cgroup_tasks[i].c_str() : s.cgroup_procs[i].c_str();
+    int rc = v1 ? write_file(file, "0", 1) : write_file(file, pid_text, strlen(pid_text));
+    if (rc < 0) fail(sock, "join cgroup", file, -rc);
   }
   int ns = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET | CLONE_NEWCGROUP;
   if (s.userns) ns |= CLONE_NEWUSER;

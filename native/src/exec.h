@@ -7,6 +7,7 @@ struct ExecSpec {
   int init_pidfd = -1;              // pidfd of the container's init: the namespaces to join
   bool userns = true;               // the container has its own user namespace
   std::vector<std::string> cgroup_procs;
+  std::vector<std::string> cgroup_tasks;  // v1 `tasks` files ("" for v2), see v1_tasks_files
   std::vector<std::string> argv;
   std::vector<std::string> env;
   std::string cwd = "/";

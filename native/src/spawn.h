@@ -21,6 +21,9 @@ struct SpawnSpec {
   std::vector<MountSpec> mounts;    // the mount plan, both stages
   int root_uid = 0, root_gid = 0;   // host ids of the container's root (owner of what setup creates)
   std::vector<std::string> cgroup_procs;   // cgroup.procs files the parent writes the pid into
+  // For each cgroup_procs file: its hierarchy's `tasks` file (cgroup v1), or "" (v2). Init joins
+  // those itself by writing "0" (see init_child); built before the clone (S never allocates).
+  std::vector<std::string> cgroup_tasks;
   int console_fd = -1;              // init's stdout/stderr (the console log)
   std::string cwd = "/";
   ConfineSpec confine;

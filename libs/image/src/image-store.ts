@@ -345,9 +345,21 @@ export class ImageStore {
   /** Metadata and template texts, e.g. for an instance to keep (LXD copies them at create). */
   async templateBundle(fingerprint: string): Promise<TemplateBundle> {
     const fp = this.checkFp(fingerprint);
-    const rec = await this.record(fp);
-    return { metadata: parseMetadata(rec.metadataYaml), templates: { ...rec.templates } };
+    let bundle = this.bundles.get(fp);
+    if (!bundle) {
+      const rec = await this.record(fp);
+      bundle = { metadata: parseMetadata(rec.metadataYaml), templates: { ...rec.templates } };
+      this.bundles.set(fp, bundle);
+    }
+    return { metadata: bundle.metadata, templates: { ...bundle.templates } };
   }
+
+  /**
+   * Parsed template bundles by fingerprint, read once: an image's content never changes under its
+   * fingerprint (it is the content's hash), so only a delete forgets one. Every start of an
+   * instance reads its image's bundle.
+   */
+  private readonly bundles = new Map<string, TemplateBundle>();
 
   // ------------------------------------------------------------------ pools, templates, delete
 
@@ -428,6 +440,7 @@ export class ImageStore {
     const fp = this.checkFp(fingerprint);
     await this.record(fp);
     const users = await this.pool.imageVolumeUsers(fp);
+    this.bundles.delete(fp);
     if (users.length > 0) throw new InUseError(`image ${fp} is used by instance(s): ${users.join(', ')}`);
     if (await this.pool.hasImageVolume(fp)) await this.pool.deleteImageVolume(fp);
     // the record goes first: a crash half-way leaves unlisted files, never a listed broken image

@@ -314,7 +314,10 @@ export class InstancesService implements OnApplicationShutdown {
     }
     try {
       await this.proxies.startAll(name, expanded.expanded_devices, container.pid);
-      await this.instances.markRunning(name, container.describe() as unknown as Record<string, unknown>, nics.volatile);
+      // the pending template trigger is used up with the start's own write (a start that fails
+      // before it renders the trigger's templates again next time: they are whole-file writes)
+      const usedUp = row.config['volatile.apply_template'] ? ['volatile.apply_template'] : [];
+      await this.instances.markRunning(name, container.describe() as unknown as Record<string, unknown>, nics.volatile, usedUp);
     } catch (err) {
       this.proxies.stopAll(name);
       await container.stop({ force: true });
@@ -726,6 +729,7 @@ export class InstancesService implements OnApplicationShutdown {
    * Renders the image's templates before init runs: the pending trigger (volatile.apply_template:
    * "create", "copy", "rename") then "start", on the volume mounted on the host, as LXD does. The
    * templates come from the image the instance was made from; without it there is nothing to render.
+   * The trigger is cleared by the start's markRunning.
    */
   private async applyTemplates(row: InstanceEntity, expanded: Expanded, pool: StorageDriver, volume: TemplateVolume): Promise<void> {
     const fp = row.config['volatile.base_image'];
@@ -755,7 +759,6 @@ export class InstancesService implements OnApplicationShutdown {
       // as a whole and a privileged container is unmapped: nothing to do for them.
       if (!volume.privileged && volume.source.kind === 'overlay') shiftHostWrites(volume.source.upper, written, volume.uidMap, volume.gidMap);
     }
-    if (pending) await this.instances.patchConfig(row.name, { 'volatile.apply_template': null });
   }
 
   /** One line in the instance's lxc.log (what `lxc info --show-log` shows): lifecycle, not output. */

@@ -16,6 +16,41 @@ export function runTool(cmd: string, args: string[]): Promise<string> {
   });
 }
 
+interface HostMountAddon {
+  mountOverlay(target: string, options: string): Promise<void>;
+  bindMount(source: string, target: string): Promise<void>;
+  unmount(target: string, lazy: boolean): Promise<void>;
+}
+
+let addon: HostMountAddon | undefined;
+function native(): HostMountAddon {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  addon ??= require('@lodge/native') as HostMountAddon;
+  return addon;
+}
+
+/** The addon's errors ({code, step}) as SystemError, as runTool's are. */
+async function viaAddon(what: string, call: () => Promise<void>): Promise<void> {
+  try {
+    await call();
+  } catch (err) {
+    const e = err as { code?: string; step?: string; message?: string };
+    // the addon's message is "<step>: <strerror>"; the step is said once
+    const detail = e.step && e.message?.startsWith(`${e.step}: `) ? e.message.slice(e.step.length + 2) : e.message;
+    throw new SystemError(e.step ?? what, e.code ?? 'EIO', detail ?? String(err), { cause: err });
+  }
+}
+
+/**
+ * Host mounts made by the daemon itself through the addon (mount(2) on libuv's threadpool):
+ * mount(8) would fork the daemon, which blocks its event loop for milliseconds per call.
+ */
+export const hostMounts = {
+  overlay: (target: string, options: string) => viaAddon('mount overlay', () => native().mountOverlay(target, options)),
+  bind: (source: string, target: string) => viaAddon('mount --bind', () => native().bindMount(source, target)),
+  unmount: (target: string, o: { lazy?: boolean } = {}) => viaAddon('umount', () => native().unmount(target, !!o.lazy)),
+};
+
 /** Decodes the octal escapes (\040 etc.) mountinfo uses in paths. */
 function unescapeMountPath(p: string): string {
   return p.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));

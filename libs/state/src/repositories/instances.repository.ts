@@ -118,14 +118,21 @@ export class InstancesRepository extends StateRepository {
   }
 
   /**
-   * A start's bookkeeping in one write: Running, last used now, the runtime's record, and the
-   * volatile keys the start produced (NIC MACs and host-side names) merged into the config.
+   * A start's bookkeeping in one write: Running, last used now, the runtime's record, the
+   * volatile keys the start produced (NIC MACs and host-side names) merged into the config, and
+   * the keys it used up (volatile.apply_template) removed.
    */
-  async markRunning(name: string, runtime: Record<string, unknown>, volatile: Record<string, string> = {}, project = 'default'): Promise<InstanceEntity> {
+  async markRunning(
+    name: string,
+    runtime: Record<string, unknown>,
+    volatile: Record<string, string> = {},
+    unset: string[] = [],
+    project = 'default',
+  ): Promise<InstanceEntity> {
     const rows: Record<string, unknown>[] = await this.query(
-      `UPDATE instances SET status = 'Running', last_used_at = now(), runtime = $3::jsonb, config = config || $4::jsonb
+      `UPDATE instances SET status = 'Running', last_used_at = now(), runtime = $3::jsonb, config = (config - $5::text[]) || $4::jsonb
         WHERE project = $1 AND name = $2 RETURNING *`,
-      [project, name, JSON.stringify(runtime), JSON.stringify(volatile)],
+      [project, name, JSON.stringify(runtime), JSON.stringify(volatile), unset],
     );
     const [row] = this.hydrate(InstanceEntity, rows);
     if (!row) throw new NotFoundError(INSTANCE_NOT_FOUND);

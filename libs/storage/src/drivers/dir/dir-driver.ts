@@ -17,7 +17,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { AlreadyExistsError, InUseError, InvalidArgumentError, KeyedLock, NotFoundError, Reverter, SystemError } from '@lodge/common';
-import { isMountPoint, mountsUnder, runTool, treeBytes } from '../../host';
+import { hostMounts, isMountPoint, mountsUnder, runTool, treeBytes } from '../../host';
 import {
   ImageUnpacker,
   ImageVolume,
@@ -315,9 +315,9 @@ export class DirStorageDriver implements StorageDriver {
         if (!existsSync(lower)) throw new NotFoundError(`image volume ${rec.image} of instance "${name}" is missing`);
         // paths are built from checked names only: no commas, colons or spaces to escape
         const opts = `lowerdir=${lower},upperdir=${join(dir, 'upper')},workdir=${join(dir, 'work')}`;
-        await runTool('mount', ['-t', 'overlay', '-o', opts, `lodge-${name}`, target]);
+        await hostMounts.overlay(target, opts);
       } else {
-        await runTool('mount', ['--bind', join(dir, 'upper'), target]);
+        await hostMounts.bind(join(dir, 'upper'), target);
       }
       return target;
     });
@@ -403,13 +403,13 @@ function checkInstanceName(name: string): void {
 async function unmountWithRetry(target: string): Promise<void> {
   for (let attempt = 0; ; attempt++) {
     try {
-      await runTool('umount', [target]);
+      await hostMounts.unmount(target);
       return;
     } catch (err) {
-      if (!/busy/i.test(err instanceof Error ? err.message : String(err))) throw err;
+      if (!(err instanceof SystemError) || err.errno !== 'EBUSY') throw err;
       if (attempt === 5) break;
       await new Promise((r) => setTimeout(r, 10 << attempt));
     }
   }
-  await runTool('umount', ['--lazy', target]);
+  await hostMounts.unmount(target, { lazy: true });
 }
