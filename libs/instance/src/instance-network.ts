@@ -140,13 +140,15 @@ export function readInstanceNetwork(pid: number, files: PinnedFiles): Record<str
   for (const name of [...counters.keys()].sort()) {
     // /sys/class/net/<name> is a symlink; virtual devices (lo, veth, ...) live here
     const attr = (file: string) => files.readInContainer(pid, ['sys', 'devices', 'virtual', 'net', name, file])?.trim() ?? '';
+    // the link kind from its flags (IFF_LOOPBACK, IFF_POINTOPOINT): one file fewer per interface
+    // than sysfs `type`, which adds up over 1000 instances listed with their state
     const flags = parseInt(attr('flags') || '0', 16);
-    const arpType = Number(attr('type'));
+    const loopback = (flags & IFF_LOOPBACK) !== 0 || name === 'lo';
     out[name] = {
       addresses: [...(v4.get(name) ?? []), ...(v6.get(name) ?? [])],
       counters: counters.get(name)!,
-      hwaddr: arpType === 772 ? '' : attr('address'),
-      type: arpType === 772 || name === 'lo' ? 'loopback' : arpType === 65534 || arpType === 776 ? 'point-to-point' : 'broadcast',
+      hwaddr: loopback ? '' : attr('address'),
+      type: loopback ? 'loopback' : (flags & IFF_POINTOPOINT) !== 0 ? 'point-to-point' : 'broadcast',
       host_name: '',
       mtu: Number(attr('mtu')) || 0,
       state: (flags & 0x1) === 1 ? 'up' : 'down',
@@ -154,6 +156,9 @@ export function readInstanceNetwork(pid: number, files: PinnedFiles): Record<str
   }
   return out;
 }
+
+const IFF_LOOPBACK = 0x8;
+const IFF_POINTOPOINT = 0x10;
 
 function leHexToInt(hex: string): number {
   const n = parseInt(hex, 16);
