@@ -167,9 +167,11 @@ describe('managed networks and NICs (lxc client)', () => {
   });
 
   it('adds and removes a NIC on a running container at once', async () => {
-    await ok('config', 'device', 'add', 'c1', 'eth1', 'nic', `network=${net}`, 'name=eth1');
+    await ok('config', 'device', 'add', 'c1', 'eth1', 'nic', `network=${net}`, 'name=eth1', 'mtu=1400');
     const mac = (await ok('config', 'get', 'c1', 'volatile.eth1.hwaddr')).trim();
     expect(await ok('exec', 'c1', '--', 'cat', '/sys/class/net/eth1/address')).toBe(`${mac}\n`);
+    expect(await ok('exec', 'c1', '--', 'cat', '/sys/class/net/eth1/mtu')).toBe('1400\n');
+    expect(await ok('exec', 'c1', '--', 'cat', '/sys/class/net/eth1/operstate')).not.toBe('down\n');
     expect(await ok('network', 'list-leases', net, '--format', 'csv')).toContain(`c1,${mac},`);
     await ok('config', 'device', 'remove', 'c1', 'eth1');
     const gone = await lxc('exec', 'c1', '--', 'cat', '/sys/class/net/eth1/address');
@@ -179,6 +181,10 @@ describe('managed networks and NICs (lxc client)', () => {
     const missing = await lxc('config', 'device', 'add', 'c1', 'eth2', 'nic', 'nictype=bridged', `parent=nobr${suffix}`);
     expect(missing.code).not.toBe(0);
     expect(missing.stderr).toContain(`Parent interface "nobr${suffix}" doesn't exist on the host`);
+    // a name the kernel cannot take is refused before anything is made
+    const longName = await lxc('config', 'device', 'add', 'c1', 'eth3', 'nic', `network=${net}`, 'name=averyveryverylong0');
+    expect(longName.code).not.toBe(0);
+    expect(longName.stderr).toContain('longer than 15 bytes');
     expect((await ok('config', 'device', 'list', 'c1')).trim()).toBe('');
   });
 

@@ -47,7 +47,10 @@ describe('dnsmasq command line', () => {
     expect(slaac).toEqual(expect.arrayContaining(['--listen-address=fd42:1::1', '--enable-ra', '--dhcp-range=::,constructor:lodgebr0,ra-stateless,ra-names,64,1h']));
     const stateful = dnsmasqArgs({ ...base, ipv6: { address: 'fd42:1::1/64', stateful: true, ranges: 'fd42:1::100-fd42:1::1ff' } });
     expect(stateful).toContain('--dhcp-range=fd42:1::100,fd42:1::1ff,64,1h');
-    expect(() => dnsmasqArgs({ ...base, ipv6: { address: 'fd42:1::1/64', stateful: true } })).toThrow(InvalidArgumentError);
+    // without ranges, as LXD: the whole subnet, the bridge's own address left out
+    expect(dnsmasqArgs({ ...base, ipv6: { address: 'fd42:1::1/64', stateful: true } })).toContain(
+      '--dhcp-range=fd42:1::2,fd42:1::ffff:ffff:ffff:ffff,64,1h',
+    );
   });
 
   it('refuses values that could carry other options', () => {

@@ -106,8 +106,8 @@ export function dnsmasqArgs(spec: DnsmasqSpec): string[] {
     const lease = leaseTime(spec.ipv6.leaseTime);
     args.push(`--listen-address=${formatIp(cidr.address)}`, '--enable-ra');
     if (spec.ipv6.stateful) {
+      // the given ranges, or (as LXD) the whole subnet but the bridge's own address
       const ranges = spec.ipv6.ranges ? parseDhcpRanges(spec.ipv6.ranges, cidr) : undefined;
-      if (!ranges) throw new InvalidArgumentError('Stateful DHCPv6 needs ipv6.dhcp.ranges');
       for (const pool of dhcpPools(cidr, ranges)) {
         const [a, b] = formatRange(pool, 6);
         args.push(`--dhcp-range=${a},${b},${cidr.subnet.prefix},${lease}`);

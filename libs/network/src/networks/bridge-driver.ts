@@ -175,7 +175,7 @@ export class BridgeDriver {
       dir: this.dirOf(net.name),
       // every Lodge NIC has a reservation; the ranges bound what the IPAM picks (NicDevices)
       ipv4: v4 ? { address: v4, leaseTime: c['ipv4.dhcp.expiry'] || undefined, reservedOnly: true } : undefined,
-      ipv6: v6 ? { address: v6, stateful: flag(c['ipv6.dhcp.stateful'], false) } : undefined,
+      ipv6: v6 ? { address: v6, stateful: flag(c['ipv6.dhcp.stateful'], false), ranges: c['ipv6.dhcp.ranges'] || undefined } : undefined,
       domain: c['dns.domain'] || undefined,
       mtu: c['bridge.mtu'] ? Number(c['bridge.mtu']) : undefined,
     };

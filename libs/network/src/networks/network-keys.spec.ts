@@ -36,6 +36,8 @@ describe('bridge network config', () => {
       [{ 'bridge.mtu': '9' }, 'Invalid value for network option "bridge.mtu": 9 is not between 68 and 65535'],
       [{ 'ipv4.address': '10.0.3.1/24', 'ipv4.dhcp.ranges': '10.0.4.2-10.0.4.9' }, 'Invalid value for network option "ipv4.dhcp.ranges": DHCP range "10.0.4.2-10.0.4.9" is not within the subnet 10.0.3.0/24'],
       [{ 'ipv4.dhcp.ranges': '10.0.4.2-10.0.4.9' }, '"ipv4.dhcp.ranges" needs "ipv4.address" set to a subnet'],
+      [{ 'ipv6.address': 'fd42::1/64', 'ipv6.dhcp.ranges': 'fd43::2-fd43::9' }, 'Invalid value for network option "ipv6.dhcp.ranges": DHCP range "fd43::2-fd43::9" is not within the subnet fd42::/64'],
+      [{ 'ipv6.dhcp.ranges': 'fd42::2-fd42::9' }, '"ipv6.dhcp.ranges" needs "ipv6.address" set to a subnet'],
       [{ 'dns.domain': 'bad domain' }, 'Invalid value for network option "dns.domain": "bad domain" is not a DNS domain name'],
     ];
     for (const [config, why] of cases) expect(rejection(() => validateNetworkConfig(config))).toBe(why);

@@ -48,6 +48,7 @@ export const BRIDGE_KEYS: readonly NetworkKeyDef[] = [
   { key: 'ipv6.nat', validate: bool, description: 'Masquerade IPv6 traffic from the subnet' },
   { key: 'ipv6.dhcp', validate: bool, description: 'Router advertisements (SLAAC) on the bridge (default true)' },
   { key: 'ipv6.dhcp.stateful', validate: bool, description: 'Hand out IPv6 addresses by DHCPv6 as well' },
+  { key: 'ipv6.dhcp.ranges', validate: () => undefined, description: 'Ranges stateful DHCPv6 hands out ("a-b,c-d"); the whole subnet when unset' },
   { key: 'dns.domain', validate: domain, description: 'Domain of the instances\' names on this network (default "lodge")' },
   { key: 'user.*', validate: () => undefined, description: 'Free-form user data' },
 ];
@@ -71,13 +72,18 @@ export function validateNetworkConfig(config: Readonly<Record<string, string>>):
       throw new InvalidArgumentError(`Invalid value for network option "${key}": ${err instanceof Error ? err.message : String(err)}`);
     }
   }
-  const v4 = config['ipv4.address'];
-  if (config['ipv4.dhcp.ranges']) {
-    if (!v4 || v4 === 'none' || v4 === 'auto') throw new InvalidArgumentError('"ipv4.dhcp.ranges" needs "ipv4.address" set to a subnet');
+  for (const family of [4, 6] as const) checkRanges(config, family);
+}
+
+/** `ipv<family>.dhcp.ranges` must lie in `ipv<family>.address`'s subnet. */
+function checkRanges(config: Readonly<Record<string, string>>, family: 4 | 6): void {
+  const address = config[`ipv${family}.address`];
+  if (config[`ipv${family}.dhcp.ranges`]) {
+    if (!address || address === 'none' || address === 'auto') throw new InvalidArgumentError(`"ipv${family}.dhcp.ranges" needs "ipv${family}.address" set to a subnet`);
     try {
-      parseDhcpRanges(config['ipv4.dhcp.ranges'], parseInterfaceCidr(v4, 4));
+      parseDhcpRanges(config[`ipv${family}.dhcp.ranges`], parseInterfaceCidr(address, family));
     } catch (err) {
-      throw new InvalidArgumentError(`Invalid value for network option "ipv4.dhcp.ranges": ${err instanceof Error ? err.message : String(err)}`);
+      throw new InvalidArgumentError(`Invalid value for network option "ipv${family}.dhcp.ranges": ${err instanceof Error ? err.message : String(err)}`);
     }
   }
 }
