@@ -139,6 +139,10 @@ const uuid: Check = (v) => {
 const hwaddr: Check = (v) => {
   if (!/^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/i.test(v)) throw new InvalidArgumentError('not a MAC address such as "00:16:3e:12:34:56"');
 };
+const ipv4Text: Check = (v) => {
+  const parts = v.split('.');
+  if (parts.length !== 4 || parts.some((p) => !/^(0|[1-9]\d{0,2})$/.test(p) || Number(p) > 255)) throw new InvalidArgumentError('not an IPv4 address');
+};
 const idmapJson: Check = (v) => {
   try {
     if (!Array.isArray(JSON.parse(v))) throw new Error();
@@ -221,6 +225,7 @@ export const INSTANCE_CONFIG_KEYS: readonly ConfigKeyDef[] = [
   volatile('volatile.<dev>.last_state.hwaddr', hwaddr, 'Original MAC address of a passed-through interface'),
   volatile('volatile.<dev>.last_state.mtu', int(1), 'Original MTU of a passed-through interface'),
   volatile('volatile.<dev>.last_state.created', bool, 'Whether the daemon created the host interface'),
+  volatile('volatile.<dev>.last_state.ipv4', ipv4Text, 'IPv4 address a nic held when the instance last stopped (asked for again at the next start)'),
   // after the last_state patterns: a <dev> may contain dots, so "eth0.last_state.hwaddr" must match those first
   volatile('volatile.<dev>.hwaddr', hwaddr, 'MAC address of a nic (users may set it before the first start)', true),
 ];

@@ -174,9 +174,19 @@ export class EngineModule {
         },
         {
           provide: NicDevices,
-          inject: [NetworksRepository, NetworkAllocationsRepository, HOST_LINKS, NetworkReservations],
-          useFactory: (networks: NetworksRepository, allocations: NetworkAllocationsRepository, links: HostLinks, reservations: NetworkReservations) =>
-            new NicDevices(networks, allocations, links, reservations, { log: (m) => new Logger('nics').warn(m) }),
+          inject: [NetworksRepository, NetworkAllocationsRepository, HOST_LINKS, NetworkReservations, InstancesRepository],
+          useFactory: (
+            networks: NetworksRepository,
+            allocations: NetworkAllocationsRepository,
+            links: HostLinks,
+            reservations: NetworkReservations,
+            instances: InstancesRepository,
+          ) =>
+            new NicDevices(networks, allocations, links, reservations, {
+              log: (m) => new Logger('nics').warn(m),
+              // an instance deleted meanwhile has nothing to remember
+              remember: (instance, volatile) => instances.patchConfig(instance, volatile).then(() => undefined, () => undefined),
+            }),
         },
         InstancesService,
         EngineLifecycle,

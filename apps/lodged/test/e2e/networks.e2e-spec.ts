@@ -166,6 +166,21 @@ describe('managed networks and NICs (lxc client)', () => {
     await ok('delete', '--force', 'c4');
   });
 
+  it('gives a restarted container the address it had, when it is still free', async () => {
+    await ok('launch', 'bb', 'k1');
+    await ok('launch', 'bb', 'k2');
+    const [k1, k2] = [await ipv4Of('k1'), await ipv4Of('k2')];
+    await ok('stop', '--force', 'k1', 'k2');
+    // k2 starts first: the lowest free address would be k1's, but k2 asks for its own again
+    await ok('start', 'k2');
+    expect(await ipv4Of('k2')).toBe(k2);
+    await ok('restart', '--force', 'k2');
+    expect(await ipv4Of('k2')).toBe(k2);
+    await ok('start', 'k1');
+    expect(await ipv4Of('k1')).toBe(k1);
+    await ok('delete', '--force', 'k1', 'k2');
+  });
+
   it('adds and removes a NIC on a running container at once', async () => {
     await ok('config', 'device', 'add', 'c1', 'eth1', 'nic', `network=${net}`, 'name=eth1', 'mtu=1400');
     const mac = (await ok('config', 'get', 'c1', 'volatile.eth1.hwaddr')).trim();

@@ -15,7 +15,7 @@ import { ConflictError, InvalidArgumentError, NotFoundError } from '@lodge/commo
 import type { DeviceConfig, Devices } from '@lodge/config';
 import { NetworkAllocationEntity, NetworkAllocationsRepository, NetworkEntity, NetworksRepository } from '@lodge/state';
 import { sendDhcpRelease } from '../dhcp';
-import { nextFreeAddress, parseDhcpRanges, parseInterfaceCidr, validateStaticAddress } from '../ipam';
+import { AddressRange, dhcpPools, InterfaceCidr, nextFreeAddress, parseDhcpRanges, parseInterfaceCidr, tryParseIp, validateStaticAddress } from '../ipam';
 import type { HostLinks } from '../networks/host-links';
 import type { NetworkReservations } from '../networks/network-reservations';
 import { missingNicMacs, nicHwaddr, nicNamesInside, nicsOf, randomHostVethName, randomMac } from './nic-identity';
@@ -61,7 +61,14 @@ export class NicDevices {
     private readonly allocations: NetworkAllocationsRepository,
     private readonly links: HostLinks,
     private readonly reservations: NetworkReservations,
-    private readonly options: { log?: (message: string) => void } = {},
+    private readonly options: {
+      log?: (message: string) => void;
+      /**
+       * Stores volatile keys on a stopped instance: the addresses its NICs gave back, asked for
+       * again at its next start (volatile.<dev>.last_state.ipv4).
+       */
+      remember?: (instance: string, volatile: Record<string, string>) => Promise<void>;
+    } = {},
   ) {}
 
   hasNics(devices: Readonly<Devices>): boolean {
@@ -155,7 +162,7 @@ export class NicDevices {
   releaseAfterStop(owner: Pick<NicOwner, 'id' | 'name'>): void {
     const previous = this.releasing.get(owner.id) ?? Promise.resolve();
     const run: Promise<void> = previous
-      .then(() => this.releaseDynamic(owner.id))
+      .then(() => this.releaseDynamic(owner))
       .catch((err) => this.options.log?.(`${owner.name}: releasing addresses failed: ${err instanceof Error ? err.message : String(err)}`))
       .finally(() => {
         if (this.releasing.get(owner.id) === run) this.releasing.delete(owner.id);
@@ -182,6 +189,7 @@ export class NicDevices {
    * address is not picked for another NIC.
    */
   forget(instance: Pick<NicOwner, 'id' | 'name'>, held: NetworkAllocationEntity[]): void {
+    this.lastAddresses.delete(instance.id);
     if (held.length === 0) return;
     for (const a of held) if (a.ipv4Address) this.markForgetting(a.networkId, a.ipv4Address, true);
     const previous = this.releasing.get(instance.id) ?? Promise.resolve();
@@ -205,6 +213,9 @@ export class NicDevices {
   private async listNetworks(): Promise<NetworkEntity[]> {
     return this.learnGateways(await this.networks.list());
   }
+
+  /** instance id -> the volatile.<dev>.last_state.ipv4 keys its last stop stored */
+  private readonly lastAddresses = new Map<number, Record<string, string>>();
 
   /** network id -> addresses whose leases are being dropped */
   private readonly forgetting = new Map<number, Set<string>>();
@@ -369,9 +380,17 @@ export class NicDevices {
     try {
       // addresses whose leases dnsmasq has not forgotten yet are not picked
       const forgetting = () => [...(this.forgetting.get(net.id) ?? [])];
+      // the address this NIC had when the instance last stopped, when it is still free
+      const key = `volatile.${p.device}.last_state.ipv4`;
+      const previous = this.lastAddresses.get(owner.id)?.[key] ?? owner.config[key];
+      const pick = (taken: string[]) => {
+        const busy = [...taken, ...forgetting()];
+        if (previous && cidr && !busy.includes(previous) && inPools(cidr, ranges, previous)) return previous;
+        return nextFreeAddress(cidr!, busy, ranges);
+      };
       return await this.allocations.allocate(
         { networkId: net.id, instanceId: owner.id, device: p.device, hwaddr: p.hwaddr, ipv4Address: staticAddress },
-        cidr ? (taken) => nextFreeAddress(cidr, [...taken, ...forgetting()], ranges) : undefined,
+        cidr ? pick : undefined,
       );
     } catch (err) {
       if (err instanceof ConflictError || err instanceof NotFoundError) {
@@ -396,12 +415,18 @@ export class NicDevices {
     });
   }
 
-  private async releaseDynamic(instanceId: number): Promise<void> {
-    const held = (await this.allocations.listForInstance(instanceId)).filter((a) => !a.static);
+  private async releaseDynamic(owner: Pick<NicOwner, 'id' | 'name'>): Promise<void> {
+    const held = (await this.allocations.listForInstance(owner.id)).filter((a) => !a.static);
     if (held.length === 0) return;
     const nets = await this.networksOf(held);
-    for (const a of held) await this.releaseOne(instanceId, a, nets.find((n) => n.id === a.networkId)?.name);
+    for (const a of held) await this.releaseOne(owner.id, a, nets.find((n) => n.id === a.networkId)?.name);
     await this.syncAll(nets);
+    // the next start asks for the same addresses again (they stay free unless someone took them)
+    const last = Object.fromEntries(held.filter((a) => a.ipv4Address).map((a) => [`volatile.${a.device}.last_state.ipv4`, a.ipv4Address!]));
+    if (Object.keys(last).length === 0) return;
+    // also kept here: a start that read the instance's row before this release ended sees it
+    this.lastAddresses.set(owner.id, { ...this.lastAddresses.get(owner.id), ...last });
+    await this.options.remember?.(owner.name, last);
   }
 
   /** dnsmasq drops the lease (so the address can go to another MAC at once), then the row goes. */
@@ -444,6 +469,12 @@ export class NicDevices {
     const unique = [...new Map(nets.filter((n) => n.name).map((n) => [n.id, n])).values()];
     await Promise.all(unique.map((n) => this.reservations.sync(n)));
   }
+}
+
+/** Whether `address` lies in the network's DHCP pools (so never the gateway or broadcast). */
+function inPools(cidr: InterfaceCidr, ranges: AddressRange[] | undefined, address: string): boolean {
+  const ip = tryParseIp(address);
+  return !!ip && ip.family === 4 && dhcpPools(cidr, ranges).some((r) => ip.value >= r.start && ip.value <= r.end);
 }
 
 /** An allocation still fits a NIC when the network, the MAC and the static address are the same. */
