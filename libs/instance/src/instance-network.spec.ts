@@ -1,4 +1,5 @@
-import { ipv4Owner, parseIfInet6, parseLocalIpv4, parseNetDev, parseRoutes } from './instance-network';
+import { parseRoutes } from '@lodge/network';
+import { ipv4Owner, parseIfInet6, parseLocalIpv4, parseNetDev } from './instance-network';
 
 // Texts as a network namespace with lo up and eth0 at 192.0.2.2/24 shows them.
 const FIB_TRIE = `Main:

@@ -7,7 +7,8 @@
  * IPv4 addresses come from fib_trie (the "/32 host LOCAL" leaves) joined with the main routing
  * table for the interface and prefix; IPv6 from if_inet6; counters from net/dev.
  */
-import type { InterfaceCounters } from '@lodge/network';
+import { maskPrefix, parseRoutes } from '@lodge/network';
+import type { InterfaceCounters, Ipv4Route } from '@lodge/network';
 import type { PinnedFiles } from '@lodge/runtime';
 
 export type { InterfaceCounters };
@@ -82,31 +83,14 @@ export function parseLocalIpv4(fibTrie: string): string[] {
   return [...found];
 }
 
-interface Route {
-  iface: string;
-  dest: number;
-  mask: number;
-}
-
-/** The main table's routes from a /proc/net/route text (addresses little-endian hex). */
-export function parseRoutes(text: string): Route[] {
-  const routes: Route[] = [];
-  for (const line of text.split('\n').slice(1)) {
-    const f = line.trim().split(/\s+/);
-    if (f.length < 8) continue;
-    routes.push({ iface: f[0], dest: leHexToInt(f[1]), mask: leHexToInt(f[7]) });
-  }
-  return routes;
-}
-
 /** Which interface (and prefix) an IPv4 address of the namespace belongs to. */
-export function ipv4Owner(address: string, routes: readonly Route[]): { iface: string; prefix: number } | undefined {
+export function ipv4Owner(address: string, routes: readonly Ipv4Route[]): { iface: string; prefix: number } | undefined {
   const a = ipv4ToInt(address);
   if (a >>> 24 === 127) return { iface: 'lo', prefix: 8 };
   let best: { iface: string; prefix: number } | undefined;
   for (const r of routes) {
     if (r.mask === 0 || ((a & r.mask) >>> 0) !== r.dest) continue;
-    const prefix = popcount(r.mask);
+    const prefix = maskPrefix(r.mask);
     if (!best || prefix > best.prefix) best = { iface: r.iface, prefix };
   }
   return best;
@@ -160,19 +144,8 @@ export function readInstanceNetwork(pid: number, files: PinnedFiles): Record<str
 const IFF_LOOPBACK = 0x8;
 const IFF_POINTOPOINT = 0x10;
 
-function leHexToInt(hex: string): number {
-  const n = parseInt(hex, 16);
-  return (((n & 0xff) << 24) | (((n >>> 8) & 0xff) << 16) | (((n >>> 16) & 0xff) << 8) | ((n >>> 24) & 0xff)) >>> 0;
-}
-
 function ipv4ToInt(address: string): number {
   return address.split('.').reduce((acc, part) => ((acc << 8) | Number(part)) >>> 0, 0);
-}
-
-function popcount(n: number): number {
-  let c = 0;
-  for (let v = n >>> 0; v; v >>>= 1) c += v & 1;
-  return c;
 }
 
 /** RFC 5952 text: the longest run (>= 2) of zero groups becomes "::". */

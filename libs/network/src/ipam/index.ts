@@ -3,3 +3,4 @@ export * from './subnet';
 export * from './dhcp-ranges';
 export * from './address-allocation';
 export * from './auto-subnet';
+export * from './host-routes';

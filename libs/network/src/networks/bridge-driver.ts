@@ -9,7 +9,7 @@ import { dirname, join } from 'node:path';
 import { InvalidArgumentError, NotFoundError } from '@lodge/common';
 import { parseBool } from '@lodge/config';
 import { DhcpReservation, DnsmasqSpec, DnsmasqSupervisor } from '../dhcp';
-import { chooseAutoSubnet, formatInterfaceCidr, formatSubnet, parseInterfaceCidr, parseSubnet, subnetsOverlap } from '../ipam';
+import { chooseAutoSubnet, formatInterfaceCidr, formatIp, formatSubnet, maskPrefix, parseInterfaceCidr, parseRoutes, parseSubnet, subnetsOverlap } from '../ipam';
 import { NetworkFirewall, networkTableName } from '../nft';
 import { HostLinks } from './host-links';
 
@@ -201,31 +201,7 @@ export class BridgeDriver {
  */
 async function readHostRoutes(ownBridge: string): Promise<string[]> {
   const text = await readFile('/proc/net/route', 'utf8').catch(() => '');
-  const out: string[] = [];
-  for (const line of text.split('\n').slice(1)) {
-    const f = line.trim().split(/\s+/);
-    if (f.length < 8 || f[0] === ownBridge) continue;
-    const dest = littleEndianIpv4(f[1]);
-    const prefix = maskBits(littleEndianIpv4Number(f[7]));
-    if (prefix === 0 || dest === undefined) continue;
-    out.push(`${dest}/${prefix}`);
-  }
-  return out;
-}
-
-function littleEndianIpv4Number(hex: string): number {
-  const n = parseInt(hex, 16);
-  return ((n & 0xff) << 24) | ((n >>> 8) & 0xff) << 16 | ((n >>> 16) & 0xff) << 8 | ((n >>> 24) & 0xff);
-}
-
-function littleEndianIpv4(hex: string): string | undefined {
-  if (!/^[0-9A-Fa-f]{8}$/.test(hex)) return undefined;
-  const n = littleEndianIpv4Number(hex) >>> 0;
-  return [n >>> 24, (n >>> 16) & 0xff, (n >>> 8) & 0xff, n & 0xff].join('.');
-}
-
-function maskBits(mask: number): number {
-  let bits = 0;
-  for (let m = mask >>> 0; m & 0x80000000; m = (m << 1) >>> 0) bits++;
-  return bits;
+  return parseRoutes(text)
+    .filter((r) => r.iface !== ownBridge && r.mask !== 0)
+    .map((r) => `${formatIp({ family: 4, value: BigInt(r.dest) })}/${maskPrefix(r.mask)}`);
 }
