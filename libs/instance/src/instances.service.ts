@@ -444,13 +444,12 @@ export class InstancesService implements OnApplicationShutdown {
     for (const c of changes) {
       if (c.old?.type === 'nic') {
         const old = c.old;
-        await this.nics.unplug(owner, c.name, old, devices.before, pid);
+        await this.nics.unplug(owner, c.name, devices.before, pid);
         r.push(`nic ${c.name} back`, () => this.nics.plug(owner, c.name, old, devices.before, pid).then(() => undefined));
       }
       if (c.new?.type === 'nic') {
         Object.assign(owner.config, await this.nics.plug(owner, c.name, c.new, devices.after, pid));
-        const added = c.new;
-        r.push(`nic ${c.name} removed again`, () => this.nics.unplug(owner, c.name, added, devices.after, pid));
+        r.push(`nic ${c.name} removed again`, () => this.nics.unplug(owner, c.name, devices.after, pid));
       }
       if (c.old?.type === 'proxy') {
         const old = c.old;

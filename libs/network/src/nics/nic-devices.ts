@@ -53,7 +53,7 @@ export interface PreparedNics {
 const NONE: PreparedNics = { plans: [], volatile: {}, undo: async () => undefined };
 
 export class NicDevices {
-  /** instance id -> its release after stop, still under way */
+  /** instance id -> its background address work (release after stop, forgetting after delete), still under way */
   private readonly releasing = new Map<number, Promise<void>>();
 
   constructor(
@@ -111,28 +111,7 @@ export class NicDevices {
     // allocations that no longer match a NIC (removed, moved, re-addressed while stopped) go first
     const stale = held.filter((a) => !plans.some((p) => matches(a, p, devices[p.device])));
     for (const a of stale) await this.releaseOne(owner.id, a, rows.find((r) => r.id === a.networkId)?.name);
-    const made: NicPlan[] = [];
-    const undo = async () => {
-      for (const p of made) await this.allocations.release(owner.id, p.device).catch(() => undefined);
-      await this.syncAll(made.map((p) => p.network!));
-    };
-    try {
-      for (const p of plans) {
-        if (!p.network) continue;
-        const existing = held.find((a) => !stale.includes(a) && a.device === p.device);
-        if (existing) {
-          p.ipv4Address = existing.ipv4Address ?? undefined;
-          continue;
-        }
-        const net = rows.find((r) => r.id === p.network!.id)!;
-        const row = await this.allocate(owner, p, net, devices[p.device]);
-        p.ipv4Address = row.ipv4Address ?? undefined;
-        made.push(p);
-      }
-    } catch (err) {
-      await undo();
-      throw err;
-    }
+    const undo = await this.allocatePlans(owner, plans, rows, devices, held.filter((a) => !stale.includes(a)));
     if (stale.length > 0) await this.syncAll(stale.map((a) => ({ id: a.networkId, name: rows.find((r) => r.id === a.networkId)?.name ?? '' })));
     return { plans, volatile, undo };
   }
@@ -160,19 +139,7 @@ export class NicDevices {
    * A later prepare() of the same instance waits for it.
    */
   releaseAfterStop(owner: Pick<NicOwner, 'id' | 'name'>): void {
-    const previous = this.releasing.get(owner.id) ?? Promise.resolve();
-    const run: Promise<void> = previous
-      .then(() => this.releaseDynamic(owner))
-      .catch((err) => this.options.log?.(`${owner.name}: releasing addresses failed: ${err instanceof Error ? err.message : String(err)}`))
-      .finally(() => {
-        if (this.releasing.get(owner.id) === run) this.releasing.delete(owner.id);
-      });
-    this.releasing.set(owner.id, run);
-  }
-
-  /** Settles once the instance's background release (if any) is done. */
-  async settled(instanceId: number): Promise<void> {
-    await this.releasing.get(instanceId);
+    this.inBackground(owner, 'releasing addresses', () => this.releaseDynamic(owner));
   }
 
   /**
@@ -192,19 +159,29 @@ export class NicDevices {
     this.lastAddresses.delete(instance.id);
     if (held.length === 0) return;
     for (const a of held) if (a.ipv4Address) this.markForgetting(a.networkId, a.ipv4Address, true);
-    const previous = this.releasing.get(instance.id) ?? Promise.resolve();
-    const run: Promise<void> = previous
-      .then(async () => {
+    this.inBackground(instance, 'forgetting leases', async () => {
+      try {
         const nets = await this.networksOf(held);
         for (const a of held) {
           const name = nets.find((n) => n.id === a.networkId)?.name;
           if (name && a.ipv4Address) await this.dhcpRelease(name, a.ipv4Address, a.hwaddr);
         }
         await this.syncAll(nets);
-      })
-      .catch((err) => this.options.log?.(`${instance.name}: forgetting leases failed: ${err instanceof Error ? err.message : String(err)}`))
-      .finally(() => {
+      } finally {
         for (const a of held) if (a.ipv4Address) this.markForgetting(a.networkId, a.ipv4Address, false);
+      }
+    });
+  }
+
+  /**
+   * Runs an instance's address work after its earlier background work (one queue per instance,
+   * which prepare() waits for); a failure is logged, never thrown at anyone.
+   */
+  private inBackground(instance: Pick<NicOwner, 'id' | 'name'>, what: string, work: () => Promise<void>): void {
+    const run: Promise<void> = (this.releasing.get(instance.id) ?? Promise.resolve())
+      .then(work)
+      .catch((err) => this.options.log?.(`${instance.name}: ${what} failed: ${err instanceof Error ? err.message : String(err)}`))
+      .finally(() => {
         if (this.releasing.get(instance.id) === run) this.releasing.delete(instance.id);
       });
     this.releasing.set(instance.id, run);
@@ -245,7 +222,7 @@ export class NicDevices {
   }
 
   /** Hot-unplug: the NIC's interface leaves the running instance and its address is given back. */
-  async unplug(owner: NicOwner, device: string, d: DeviceConfig, allDevicesBefore: Readonly<Devices>, pid: number): Promise<void> {
+  async unplug(owner: NicOwner, device: string, allDevicesBefore: Readonly<Devices>, pid: number): Promise<void> {
     const nameInside = nicNamesInside(allDevicesBefore).get(device) ?? device;
     const netnsFd = openSync(`/proc/${pid}/ns/net`, 'r');
     try {
@@ -260,7 +237,6 @@ export class NicDevices {
       await this.releaseOne(owner.id, row);
       await this.syncAll(await this.networksOf([row]));
     }
-    void d;
   }
 
   /**
@@ -288,21 +264,43 @@ export class NicDevices {
     const plan = this.plan(owner, device, d, nameInside, rows, volatile);
     const stale = await this.allocations.find(owner.id, device);
     if (stale) await this.releaseOne(owner.id, stale);
-    let allocated = false;
-    if (plan.network) {
-      const row = await this.allocate(owner, plan, rows.find((r) => r.id === plan.network!.id)!, d);
-      plan.ipv4Address = row.ipv4Address ?? undefined;
-      allocated = true;
-    }
-    return {
-      plans: [plan],
-      volatile,
-      undo: async () => {
-        if (!allocated) return;
-        await this.allocations.release(owner.id, device).catch(() => undefined);
-        await this.syncAll([plan.network!]);
-      },
+    const undo = await this.allocatePlans(owner, [plan], rows, { [device]: d }, []);
+    return { plans: [plan], volatile, undo };
+  }
+
+  /**
+   * Takes the addresses of the plans on managed networks (a plan whose device is in `kept` keeps
+   * that allocation); all or none. Returns what gives back the ones taken here.
+   */
+  private async allocatePlans(
+    owner: NicOwner,
+    plans: NicPlan[],
+    rows: NetworkEntity[],
+    devices: Readonly<Devices>,
+    kept: NetworkAllocationEntity[],
+  ): Promise<() => Promise<void>> {
+    const made: NicPlan[] = [];
+    const undo = async () => {
+      for (const p of made) await this.allocations.release(owner.id, p.device).catch(() => undefined);
+      await this.syncAll(made.map((p) => p.network!));
     };
+    try {
+      for (const p of plans) {
+        if (!p.network) continue;
+        const existing = kept.find((a) => a.device === p.device);
+        if (existing) {
+          p.ipv4Address = existing.ipv4Address ?? undefined;
+          continue;
+        }
+        const row = await this.allocate(owner, p, rows.find((r) => r.id === p.network!.id)!, devices[p.device]);
+        p.ipv4Address = row.ipv4Address ?? undefined;
+        made.push(p);
+      }
+    } catch (err) {
+      await undo();
+      throw err;
+    }
+    return undo;
   }
 
   /** One NIC resolved: where it goes, its MAC and names; generated values are added to `volatile`. */
