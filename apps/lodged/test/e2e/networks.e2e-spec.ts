@@ -6,7 +6,7 @@
  * test's own bridge (10.252.<n>.0/24, made here).
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { EngineDaemon, importBusybox, startEngineDaemon } from '../engine-daemon';
@@ -153,6 +153,20 @@ describe('managed networks and NICs (lxc client)', () => {
     expect(dup.stderr).toContain(`${subnet}.200`);
     expect((await ok('list', 'c3', '--format', 'csv', '-c', 's')).trim()).toBe('STOPPED');
     await ok('delete', 'c3');
+    // a static address held by a stopped instance whose NIC then goes: given back at its next start,
+    // and dnsmasq's reservations follow
+    const hostsFile = join(d.dir, 'networks', net, 'dhcp-hosts');
+    await ok('init', 'bb', 'c7');
+    await ok('config', 'device', 'override', 'c7', 'eth0', `ipv4.address=${subnet}.201`);
+    await ok('start', 'c7');
+    await ok('stop', '--force', 'c7');
+    expect(readFileSync(hostsFile, 'utf8')).toContain(`,${subnet}.201`);
+    await ok('config', 'device', 'remove', 'c7', 'eth0');
+    await ok('config', 'device', 'add', 'c7', 'eth0', 'none');
+    await ok('start', 'c7');
+    expect(await ok('network', 'list-leases', net, '--format', 'csv')).not.toContain(`${subnet}.201`);
+    expect(readFileSync(hostsFile, 'utf8')).not.toContain(`,${subnet}.201`);
+    await ok('delete', '--force', 'c7');
   });
 
   it('keeps addresses across a daemon restart, and never hands one out twice afterwards', async () => {

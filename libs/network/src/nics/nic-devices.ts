@@ -112,7 +112,8 @@ export class NicDevices {
     const stale = held.filter((a) => !plans.some((p) => matches(a, p, devices[p.device])));
     for (const a of stale) await this.releaseOne(owner.id, a, rows.find((r) => r.id === a.networkId)?.name);
     const undo = await this.allocatePlans(owner, plans, rows, devices, held.filter((a) => !stale.includes(a)));
-    if (stale.length > 0) await this.syncAll(stale.map((a) => ({ id: a.networkId, name: rows.find((r) => r.id === a.networkId)?.name ?? '' })));
+    // (`rows` is empty when the instance has no NIC left: the stale ones' networks are looked up)
+    if (stale.length > 0) await this.syncAll(await this.networksOf(stale));
     return { plans, volatile, undo };
   }
 
