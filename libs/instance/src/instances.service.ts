@@ -627,7 +627,8 @@ export class InstancesService implements OnApplicationShutdown {
     const adopted: string[] = [];
     const started: string[] = [];
     const stopped: string[] = [];
-    for (const row of await this.instances.list()) {
+    const rows = await this.instances.list();
+    for (const row of rows) {
       const record = row.runtime as unknown as ContainerRecord | null;
       const container = row.status === 'Running' && record ? await this.runtime.adopt(record) : undefined;
       if (container) {
@@ -658,7 +659,7 @@ export class InstancesService implements OnApplicationShutdown {
       }
     }
     // addresses a killed daemon did not give back (its instances stopped meanwhile)
-    const running = new Set((await this.instances.list()).filter((r) => this.runtime.get(r.name)).map((r) => r.id));
+    const running = new Set(rows.filter((r) => this.runtime.get(r.name)).map((r) => r.id));
     await this.nics.sweep(running);
     return { adopted, started, stopped };
   }
