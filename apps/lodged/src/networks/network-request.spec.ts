@@ -1,13 +1,6 @@
+import { rejection } from '../../../../libs/config/test/rejection';
 import { parseNetworkPatch, parseNetworkPut, parseNetworkRename, parseNetworksPost } from './network-request';
 
-const rejection = (f: () => unknown): string => {
-  try {
-    f();
-  } catch (err) {
-    return (err as Error).message;
-  }
-  return 'no error';
-};
 
 describe('network request bodies', () => {
   it('POST: name, type (bridge by default), description and config; null maps are empty', () => {

@@ -1,13 +1,6 @@
+import { rejection } from '../../../config/test/rejection';
 import { validateNetworkConfig, validateNetworkName } from './network-keys';
 
-const rejection = (f: () => unknown): string => {
-  try {
-    f();
-  } catch (err) {
-    return (err as Error).message;
-  }
-  return 'no error';
-};
 
 describe('bridge network config', () => {
   it('accepts what LXD users and Juju set', () => {
