@@ -15,6 +15,11 @@ export interface DhcpReservation {
 const MAC = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/;
 const HOSTNAME = /^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/;
 
+/** Whether a name may stand as a reservation's host name (one DNS label). */
+export function isDhcpHostname(name: string): boolean {
+  return HOSTNAME.test(name);
+}
+
 export function normalizeMac(text: string): string {
   const mac = text.trim().toLowerCase();
   if (!MAC.test(mac)) throw new InvalidArgumentError(`Invalid MAC address "${text}"`);

@@ -5,7 +5,7 @@
  * handful of writes, not 50), and a caller's rows are always in the write it waits for.
  */
 import { NetworkAllocationsRepository } from '@lodge/state';
-import type { DhcpReservation } from '../dhcp';
+import { DhcpReservation, isDhcpHostname } from '../dhcp';
 import type { BridgeDriver } from './bridge-driver';
 
 interface NetworkRef {
@@ -32,6 +32,7 @@ export class NetworkReservations {
     return rows.map((r) => ({
       hwaddr: r.hwaddr,
       ...(r.ipv4Address ? { ipv4: r.ipv4Address } : {}),
+      // instance names are valid host names (LXD's rule), but a reservation never carries a bad one
       ...(isDhcpHostname(r.instance) ? { hostname: r.instance } : {}),
     }));
   }
@@ -58,9 +59,4 @@ export class NetworkReservations {
       if (!s.running && !s.next) this.states.delete(net.id);
     }
   }
-}
-
-/** Instance names are valid host names (LXD's rule), but a reservation must never carry a bad one. */
-function isDhcpHostname(name: string): boolean {
-  return /^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/.test(name);
 }
