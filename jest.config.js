@@ -8,7 +8,7 @@ const base = {
   transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: '<rootDir>/tsconfig.json' }] },
   moduleFileExtensions: ['ts', 'js', 'json', 'node'],
   moduleNameMapper: {
-    '^@lodge/(runtime|common|state|config|image|storage|api-types|instance|network)(|/.*)$': '<rootDir>/libs/$1/src$2',
+    '^@lodge/(runtime|common|state|config|image|storage|api-types|instance|network|nova)(|/.*)$': '<rootDir>/libs/$1/src$2',
   },
   rootDir: __dirname,
 };

@@ -11,6 +11,7 @@ import { DaemonOptions, DEFAULT_JSON_BODY_LIMIT } from './daemon-options';
 import { UpgradeRouter } from './events/upgrade-router';
 import { LxdExpressAdapter } from './http/lxd-express.adapter';
 import { LodgedModule } from './lodged.module';
+import { connectNova, NovaModule } from './nova/nova.module';
 import { loadOrCreateServerCertificate } from './server/certificate';
 import { readHostFacts } from './server/host-facts';
 import { HttpsListenerService } from './server/https-listener.service';
@@ -36,7 +37,8 @@ export async function startDaemon(options: DaemonOptions): Promise<DaemonHandle>
 
   const certificate = await loadOrCreateServerCertificate(dir);
   const core = LodgedModule.forRoot({ options: { ...options, dir }, certificate, host: readHostFacts() });
-  const root: DynamicModule = { module: LodgedRootModule, imports: [core, ...(options.modules ?? [])] };
+  const extra = options.nova ? [NovaModule.forRoot(options.nova)] : [];
+  const root: DynamicModule = { module: LodgedRootModule, imports: [core, ...(options.modules ?? []), ...extra] };
   const app = await NestFactory.create<NestExpressApplication>(
     root,
     new LxdExpressAdapter(),
@@ -52,6 +54,7 @@ export async function startDaemon(options: DaemonOptions): Promise<DaemonHandle>
   router.attach(app.getHttpServer() as Server);
 
   try {
+    if (options.nova) await connectNova(app, options.nova);
     await app.listen(socketPath);
     await fs.chmod(socketPath, 0o660);
     if (process.getuid?.() === 0) await fs.chown(socketPath, 0, 0);

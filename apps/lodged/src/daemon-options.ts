@@ -1,4 +1,5 @@
 import type { DynamicModule, Type } from '@nestjs/common';
+import type { NovaOptions } from './nova/nova.module';
 import type { ServerConfigStore } from './server/server-config.store';
 import type { CertificateStore } from './trust/certificate.store';
 
@@ -21,6 +22,8 @@ export interface DaemonOptions {
    * tests mount probes). LodgedModule is global, so they can inject OperationsService etc.
    */
   modules?: Array<Type<unknown> | DynamicModule>;
+  /** Serve as a nova-compute host over AMQP (needs the engine modules). */
+  nova?: NovaOptions;
   /** Log through Nest's logger (default false: quiet, for tests). */
   logger?: boolean;
 }

@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { Command } from 'commander';
 import { DEFAULT_NETWORK } from '@lodge/network';
@@ -28,9 +29,12 @@ async function main(): Promise<void> {
       `first start only: the ${DEFAULT_NETWORK.name} bridge's ipv4.address (default ${DEFAULT_NETWORK.ipv4Address}), "auto", or "none" for no default network`,
       process.env.LODGE_DEFAULT_NETWORK || DEFAULT_NETWORK.ipv4Address,
     )
+    .option('--amqp-url <url>', 'serve as a nova-compute host on this RabbitMQ (rabbit://user:pass@host:port/vhost)', process.env.LODGE_AMQP_URL || undefined)
+    .option('--nova-host <name>', "the compute host name nova knows this host by (nova's CONF.host)", process.env.LODGE_NOVA_HOST || undefined)
     .option('--quiet', 'no request/startup logging')
     .parse(process.argv);
-  const opts = program.opts<{ dir: string; databaseUrl?: string; quiet?: boolean; defaultNetwork: string }>();
+  const opts = program.opts<{ dir: string; databaseUrl?: string; quiet?: boolean; defaultNetwork: string; amqpUrl?: string; novaHost?: string }>();
+  if (opts.novaHost && !opts.amqpUrl) throw new Error('--nova-host needs --amqp-url');
   const defaultNetwork = opts.defaultNetwork === 'none' ? false : { name: DEFAULT_NETWORK.name, ipv4Address: opts.defaultNetwork };
   opts.dir = resolve(opts.dir);
 
@@ -40,6 +44,7 @@ async function main(): Promise<void> {
     daemon = await startDaemon({
       dir: opts.dir,
       logger: !opts.quiet,
+      nova: opts.amqpUrl ? { amqpUrl: opts.amqpUrl, host: opts.novaHost || hostname(), stateDir: opts.dir } : undefined,
       serverConfigStore: new PgServerConfigStore(new ServerConfigRepository(db.dataSource)),
       certificateStore: new PgCertificateStore(db.dataSource),
       modules: engineModules({
