@@ -18,6 +18,7 @@ import { createTestDatabase, TestDatabase } from '../../../libs/state/test/test-
 import { IMAGES, removeCgroupParent } from '../../../test/runtime/harness';
 import { engineModules } from '../src/api-modules';
 import { DaemonHandle, startDaemon } from '../src/bootstrap';
+import type { NovaOptions } from '../src/nova/nova.module';
 import { PgCertificateStore } from '../src/persistence/pg-certificate.store';
 import { PgServerConfigStore } from '../src/persistence/pg-server-config.store';
 import { ServerConfigRepository } from '@lodge/state';
@@ -50,7 +51,10 @@ export interface EngineDaemon {
  * `defaultNetwork`: the first start's managed bridge (none unless given: parallel test daemons
  * must not all make lodgebr0).
  */
-export async function startEngineDaemon(label: string, o: { dir?: string; defaultNetwork?: DefaultNetworkOptions } = {}): Promise<EngineDaemon> {
+export async function startEngineDaemon(
+  label: string,
+  o: { dir?: string; defaultNetwork?: DefaultNetworkOptions; nova?: Omit<NovaOptions, 'stateDir'> } = {},
+): Promise<EngineDaemon> {
   const dir = o.dir ?? mkdtempSync(join(tmpdir(), `lodge-${label}-`));
   const parent = `lodge-test-${label}-${process.pid}`;
   const db = await createTestDatabase();
@@ -63,6 +67,7 @@ export async function startEngineDaemon(label: string, o: { dir?: string; defaul
       serverConfigStore: new PgServerConfigStore(new ServerConfigRepository(dataSource)),
       certificateStore: new PgCertificateStore(dataSource),
       modules: engineModules({ dir, dataSource, cgroupParent: parent, defaultNetwork: o.defaultNetwork ?? false }),
+      nova: o.nova ? { ...o.nova, stateDir: dir } : undefined,
     });
   };
   const close = async () => {

@@ -12,7 +12,7 @@ import { OBJECT_VERSIONS } from '../objects/manifests';
 import { InvalidNovaObjectError, listObjects, novaDateTime, NovaObject } from '../objects/nova-object';
 import type { RequestContext } from '../oslo/request-context';
 import { CONFIG_DRIVE_PATH, writeConfigDrive } from './config-drive';
-import { containerName, instanceConfig, rootDevice } from './instance-mapping';
+import { containerName, instanceConfig, NOVA_UUID_KEY, rootDevice } from './instance-mapping';
 import { ComputeImages } from './compute-images';
 import { PowerState, powerStateName, powerStateOf, PowerStateCode } from './power-state';
 
@@ -162,7 +162,7 @@ export class ComputeManager {
    */
   private async buildFailed(ctx: RequestContext, instance: NovaObject, args: BuildArgs, err: unknown): Promise<void> {
     const uuid = instance.str('uuid');
-    const abort = err instanceof NovaException && ['ImageNotFound', 'ImageUnacceptable', 'InstanceExists', 'BuildAbortException'].includes(err.novaClass);
+    const abort = err instanceof NovaException && ['ImageNotFound', 'ImageUnacceptable', 'BuildAbortException'].includes(err.novaClass);
     const invalid = err instanceof InvalidNovaObjectError || (err instanceof DomainError && err.kind === 'invalid');
     const reason = err instanceof Error ? err.message : String(err);
     const retry = isRecord(args.filter_properties) ? args.filter_properties.retry : undefined;
@@ -455,12 +455,17 @@ export class ComputeManager {
     await this.instances.restart(name, hard ? { force: true } : { timeoutMs: this.options.shutdownTimeout * 1000 });
   }
 
-  /** Stops (hard) and deletes the container and its config drive; a missing one is fine. */
+  /**
+   * Stops (hard) and deletes the container made for this nova instance, and its config drive. A
+   * missing container is fine; one of the same name that is not tagged with this uuid is not
+   * ours and stays.
+   */
   private async destroyContainer(name: string, uuid: string): Promise<void> {
     if (await this.exists(name)) {
       const row = await this.instances.get(name);
-      if (row.config['user.nova.uuid'] !== undefined && row.config['user.nova.uuid'] !== uuid) {
-        throw new NovaException('InstanceExists', { name });
+      if (row.config[NOVA_UUID_KEY] !== uuid) {
+        this.logger.warn(`${name} is not the container of nova instance ${uuid}: left alone`);
+        return;
       }
       if (this.instances.status(name) === 'Frozen') await this.instances.unfreeze(name).catch(() => undefined);
       if (this.instances.status(name) !== 'Stopped') {
