@@ -187,6 +187,14 @@ class BuildTimes(object):
             if uuid in self._cast and uuid not in self._active:
                 self._active[uuid] = time.monotonic()
 
+    def span_ms(self, uuids):
+        """First cast to last active save over `uuids` (None until all are active)."""
+        with self._lock:
+            if any(u not in self._cast or u not in self._active for u in uuids):
+                return None
+            return (max(self._active[u] for u in uuids) -
+                    min(self._cast[u] for u in uuids)) * 1000.0
+
     def elapsed_ms(self, uuid):
         with self._lock:
             if uuid not in self._cast or uuid not in self._active:
@@ -871,6 +879,13 @@ class Api(object):
         if not isinstance(uuid, str):
             raise BadRequest('uuid must be a string')
         return BUILD_TIMES.elapsed_ms(uuid)
+
+    def cmd_build_span(self, args):
+        """ms from the first build cast to the last active save of `uuids`."""
+        uuids = args.get('uuids')
+        if not isinstance(uuids, list) or not all(isinstance(u, str) for u in uuids) or not uuids:
+            raise BadRequest('uuids must be a non-empty list of strings')
+        return BUILD_TIMES.span_ms(uuids)
 
 
 # Instance attributes nova-api loads before each action:
