@@ -711,7 +711,8 @@ export class InstancesService implements OnApplicationShutdown {
     return names.map((n) => byName.get(n)).filter((p): p is ProfileEntity => !!p);
   }
 
-  private async exists(name: string): Promise<boolean> {
+  /** Whether an instance of that name exists (other errors propagate). */
+  async exists(name: string): Promise<boolean> {
     try {
       await this.instances.get(name);
       return true;

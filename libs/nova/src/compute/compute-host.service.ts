@@ -6,7 +6,7 @@ import { listObjects, NovaObject } from '../objects/nova-object';
 import { adminContext } from '../oslo/request-context';
 import { NOVA_COMPUTE_OPTIONS, NOVA_CONDUCTOR, NovaComputeOptions } from './compute-manager';
 import { readHostResources } from './host-resources';
-import { containerName, NOVA_UUID_KEY } from './instance-mapping';
+import { containerName, memoryLimitMb, NOVA_UUID_KEY } from './instance-mapping';
 import { PowerState, powerStateOf } from './power-state';
 
 /** nova 26's SERVICE_VERSION: what the Service row must say for controllers to send RPC 6.x. */
@@ -162,13 +162,11 @@ export class ComputeHostService {
     const ctx = adminContext();
     const list = await this.conductor.objectClassAction(ctx, 'InstanceList', 'get_by_host', [this.options.host], { expected_attrs: [] });
     const instances = list instanceof NovaObject ? listObjects(list) : [];
+    const present = new Set(await this.instances.listNames());
     for (const instance of instances) {
       if (instance.get('task_state') !== null && instance.get('task_state') !== undefined) continue;
       const name = containerName(instance);
-      const exists = await this.instances.get(name).then(
-        () => true,
-        () => false,
-      );
+      const exists = present.has(name);
       const vmState = instance.get('vm_state') as string | null;
       const power = exists ? powerStateOf(this.instances.status(name), vmState) : PowerState.NOSTATE;
       const dbPower = instance.get('power_state');
@@ -190,7 +188,7 @@ export class ComputeHostService {
       if (!row.config[NOVA_UUID_KEY]) continue;
       instances++;
       vcpus += Number(row.config['limits.cpu'] ?? 0) || 0;
-      memoryMb += Number(/^(\d+)MiB$/.exec(row.config['limits.memory'] ?? '')?.[1] ?? 0);
+      memoryMb += memoryLimitMb(row.config) ?? 0;
     }
     return { vcpus, memoryMb, instances };
   }

@@ -12,7 +12,7 @@ import { NovaException } from '../errors/nova-exceptions';
 export class ComputeImages {
   constructor(private readonly images: ImagesRepository) {}
 
-  async resolve(imageRef: string, _image: unknown): Promise<string> {
+  async resolve(imageRef: string): Promise<string> {
     if (!imageRef) throw new NovaException('ImageNotFound', { image_id: imageRef });
     try {
       const alias = await this.images.getAlias(imageRef);

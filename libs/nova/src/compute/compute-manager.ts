@@ -10,9 +10,10 @@ import { NovaException } from '../errors/nova-exceptions';
 import { RemoteCallError } from '../errors/remote-failure';
 import { OBJECT_VERSIONS } from '../objects/manifests';
 import { InvalidNovaObjectError, listObjects, novaDateTime, NovaObject } from '../objects/nova-object';
+import { isObject } from '../oslo/envelope';
 import type { RequestContext } from '../oslo/request-context';
 import { CONFIG_DRIVE_PATH, writeConfigDrive } from './config-drive';
-import { containerName, instanceConfig, NOVA_UUID_KEY, rootDevice } from './instance-mapping';
+import { containerName, instanceConfig, memoryLimitMb, NOVA_UUID_KEY, rootDevice } from './instance-mapping';
 import { ComputeImages } from './compute-images';
 import { PowerState, powerStateName, powerStateOf, PowerStateCode } from './power-state';
 
@@ -131,9 +132,9 @@ export class ComputeManager {
   /** The driver's spawn: image, container, config drive, start. Undone completely on failure. */
   private async spawn(instance: NovaObject, name: string, args: BuildArgs): Promise<void> {
     const uuid = instance.str('uuid');
-    if (await this.exists(name)) throw new NovaException('InstanceExists', { name });
+    if (await this.instances.exists(name)) throw new NovaException('InstanceExists', { name });
     const config = instanceConfig(instance);
-    const image = await this.images.resolve(instance.str('image_ref'), args.image);
+    const image = await this.images.resolve(instance.str('image_ref'));
     const pool = this.pools.get(this.options.pool);
     const devices: Record<string, Record<string, string>> = rootDevice(instance, this.options.pool, pool.capabilities.quotas);
     const driveDir = this.configDriveDir(name);
@@ -165,9 +166,9 @@ export class ComputeManager {
     const abort = err instanceof NovaException && ['ImageNotFound', 'ImageUnacceptable', 'BuildAbortException'].includes(err.novaClass);
     const invalid = err instanceof InvalidNovaObjectError || (err instanceof DomainError && err.kind === 'invalid');
     const reason = err instanceof Error ? err.message : String(err);
-    const retry = isRecord(args.filter_properties) ? args.filter_properties.retry : undefined;
+    const retry = isObject(args.filter_properties) ? args.filter_properties.retry : undefined;
     this.logger.warn(`build of ${uuid} failed: ${reason}`);
-    if (retry && isRecord(retry) && !abort && !invalid) {
+    if (retry && isObject(retry) && !abort && !invalid) {
       instance.set('host', null).set('node', null).set('task_state', 'scheduling');
       await this.save(ctx, instance);
       await this.conductor.rescheduleBuild(ctx, {
@@ -311,7 +312,7 @@ export class ComputeManager {
     const state = await this.instances.runtimeState(name);
     const row = await this.instances.get(name);
     const vcpus = Number(row.config['limits.cpu'] ?? 0) || 0;
-    const limitMb = memoryLimitMb(row.config['limits.memory']);
+    const limitMb = memoryLimitMb(row.config);
     const nics = Object.entries(state.network ?? {}).filter(([n]) => n !== 'lo');
     const diag = new NovaObject('Diagnostics', OBJECT_VERSIONS.Diagnostics, {
       // Diagnostics.driver is an enum without a container value; libvirt with hypervisor lxc is
@@ -419,18 +420,8 @@ export class ComputeManager {
   }
 
   private async requireContainer(instance: NovaObject, name: string, allowMissing = false): Promise<void> {
-    if (allowMissing || (await this.exists(name))) return;
+    if (allowMissing || (await this.instances.exists(name))) return;
     throw new NovaException('InstanceNotFound', { instance_id: instance.str('uuid') });
-  }
-
-  private async exists(name: string): Promise<boolean> {
-    try {
-      await this.instances.get(name);
-      return true;
-    } catch (err) {
-      if (err instanceof NotFoundError) return false;
-      throw err;
-    }
   }
 
   private async powerOff(name: string, clean: boolean): Promise<void> {
@@ -461,8 +452,11 @@ export class ComputeManager {
    * ours and stays.
    */
   private async destroyContainer(name: string, uuid: string): Promise<void> {
-    if (await this.exists(name)) {
-      const row = await this.instances.get(name);
+    const row = await this.instances.get(name).catch((err) => {
+      if (err instanceof NotFoundError) return null;
+      throw err;
+    });
+    if (row) {
       if (row.config[NOVA_UUID_KEY] !== uuid) {
         this.logger.warn(`${name} is not the container of nova instance ${uuid}: left alone`);
         return;
@@ -513,11 +507,3 @@ function isRemote(err: unknown, ...classes: string[]): boolean {
   return err instanceof RemoteCallError && classes.includes(err.remoteClass ?? '');
 }
 
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
-function memoryLimitMb(v: string | undefined): number | null {
-  const m = /^(\d+)MiB$/.exec(v ?? '');
-  return m ? Number(m[1]) : null;
-}

@@ -55,6 +55,12 @@ export function rootDevice(instance: NovaObject, pool: string, quotas: boolean):
   return { root };
 }
 
+/** The MiB a `limits.memory` set by instanceConfig() holds; null for any other value. */
+export function memoryLimitMb(config: Record<string, string>): number | null {
+  const m = /^(\d+)MiB$/.exec(config['limits.memory'] ?? '');
+  return m ? Number(m[1]) : null;
+}
+
 function extraSpecs(flavor: NovaObject): Record<string, string> {
   const v = flavor.get('extra_specs');
   if (v === undefined || v === null) return {};

@@ -2,7 +2,7 @@ import { Logger } from '@nestjs/common';
 import { isObject } from '../oslo/envelope';
 import type { RequestContext } from '../oslo/request-context';
 import { OBJECT_MANIFESTS } from '../objects/manifests';
-import { NovaObject } from '../objects/nova-object';
+import { isNovaPrimitive, NovaObject } from '../objects/nova-object';
 import type { OsloRpcClient } from '../rpc/oslo-rpc.client';
 
 const CONDUCTOR = { topic: 'conductor', version: '3.0' } as const;
@@ -72,6 +72,5 @@ export class ConductorClient {
 }
 
 function decode(v: unknown): unknown {
-  if (isObject(v) && typeof v['nova_object.name'] === 'string') return NovaObject.fromPrimitive(v);
-  return v;
+  return isNovaPrimitive(v) ? NovaObject.fromPrimitive(v) : v;
 }
