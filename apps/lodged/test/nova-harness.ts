@@ -28,6 +28,8 @@ export interface NovaSide {
   vhost: string;
   transportUrl: string;
   computeHost: string;
+  /** the harness process (nova-api side and conductor), e.g. to read its CPU time */
+  pid: number;
   /** sends one command to the harness and returns its result (throws HarnessError on ok:false) */
   cmd<T = any>(cmd: string, args?: Record<string, unknown>, timeoutMs?: number): Promise<T>;
   /** stderr of the harness so far (for failure messages) */
@@ -113,6 +115,7 @@ export async function startNovaSide(label: string, o: { rpcTimeout?: number } = 
     vhost,
     transportUrl,
     computeHost,
+    pid: proc.pid!,
     cmd(cmd, args = {}, timeoutMs = 60000) {
       const id = nextId++;
       return new Promise((resolveCmd, rejectCmd) => {

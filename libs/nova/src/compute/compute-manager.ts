@@ -103,16 +103,33 @@ export class ComputeManager {
   private async buildInstance(ctx: RequestContext, instance: NovaObject, args: BuildArgs): Promise<void> {
     const name = containerName(instance);
     const uuid = instance.str('uuid');
-    // the resource claim: from here on nova routes every action on this instance to this host
-    instance.set('host', this.options.host).set('node', this.nodeFor(args)).set('launched_on', this.options.host);
-    await this.save(ctx, instance);
-
-    instance.set('vm_state', 'building').set('task_state', 'block_device_mapping');
-    await this.save(ctx, instance);
-    instance.set('task_state', 'spawning');
-    await this.save(ctx, instance, { expected_task_state: 'block_device_mapping' });
-
-    await this.spawn(instance, name, args);
+    // The container is made while the conductor records the claim and the block device and
+    // spawning states: the saves are the same ones nova-compute makes, in the same order, but
+    // the build no longer waits for three conductor round trips before it starts. The first
+    // save above already proved the instance is still ours to build.
+    const spawned = this.spawn(instance, name, args).then(
+      () => undefined,
+      (err: unknown) => err,
+    );
+    let saveFailure: unknown;
+    try {
+      // the resource claim: from here on nova routes every action on this instance to this host
+      instance.set('host', this.options.host).set('node', this.nodeFor(args)).set('launched_on', this.options.host);
+      await this.save(ctx, instance);
+      instance.set('vm_state', 'building').set('task_state', 'block_device_mapping');
+      await this.save(ctx, instance);
+      instance.set('task_state', 'spawning');
+      await this.save(ctx, instance, { expected_task_state: 'block_device_mapping' });
+    } catch (err) {
+      saveFailure = err;
+    }
+    const spawnFailure = await spawned;
+    if (saveFailure !== undefined) {
+      // deleted or taken over meanwhile: the container must not outlive its claim
+      if (spawnFailure === undefined) await this.destroyContainer(name, uuid);
+      throw saveFailure;
+    }
+    if (spawnFailure !== undefined) throw spawnFailure;
 
     instance
       .set('power_state', powerStateOf(this.instances.status(name), 'active'))
@@ -381,22 +398,36 @@ export class ComputeManager {
     );
   }
 
-  /** wrap_instance_event: InstanceActionEvent.event_start / event_finish_with_failure. */
+  /**
+   * wrap_instance_event: InstanceActionEvent.event_start / event_finish_with_failure. The start
+   * is recorded while the work begins (it is bookkeeping the work does not depend on); the
+   * finish is sent only after the start was answered, so the two are never reordered.
+   */
   private async withEvent(ctx: RequestContext, uuid: string, event: string, work: () => Promise<void>): Promise<void> {
-    await this.conductor.objectClassAction(ctx, 'InstanceActionEvent', 'event_start', [uuid, event], { want_result: false, host: this.options.host });
+    const started = this.conductor
+      .objectClassAction(ctx, 'InstanceActionEvent', 'event_start', [uuid, event], { want_result: false, host: this.options.host })
+      .then(
+        () => true,
+        (e: unknown) => {
+          this.logger.warn(`event ${event} of ${uuid} not started: ${(e as Error).message}`);
+          return false;
+        },
+      );
     let failure: unknown;
     try {
       await work();
     } catch (err) {
       failure = err;
     }
-    await this.conductor
-      .objectClassAction(ctx, 'InstanceActionEvent', 'event_finish_with_failure', [uuid, event], {
-        exc_val: failure === undefined ? null : failure instanceof Error ? failure.message : String(failure),
-        exc_tb: failure === undefined ? null : failure instanceof Error ? (failure.stack ?? null) : null,
-        want_result: false,
-      })
-      .catch((e) => this.logger.warn(`event ${event} of ${uuid} not finished: ${(e as Error).message}`));
+    if (await started) {
+      await this.conductor
+        .objectClassAction(ctx, 'InstanceActionEvent', 'event_finish_with_failure', [uuid, event], {
+          exc_val: failure === undefined ? null : failure instanceof Error ? failure.message : String(failure),
+          exc_tb: failure === undefined ? null : failure instanceof Error ? (failure.stack ?? null) : null,
+          want_result: false,
+        })
+        .catch((e) => this.logger.warn(`event ${event} of ${uuid} not finished: ${(e as Error).message}`));
+    }
     if (failure !== undefined) throw failure;
   }
 
