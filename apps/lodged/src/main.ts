@@ -6,6 +6,7 @@ import { DEFAULT_NETWORK } from '@lodge/network';
 import { ServerConfigRepository } from '@lodge/state';
 import { engineModules } from './api-modules';
 import { startDaemon } from './bootstrap';
+import { placementOptionsFromEnv } from './nova/placement-options';
 import { openDatabase } from './persistence/database';
 import { PgCertificateStore } from './persistence/pg-certificate.store';
 import { PgServerConfigStore } from './persistence/pg-server-config.store';
@@ -31,10 +32,20 @@ async function main(): Promise<void> {
     )
     .option('--amqp-url <url>', 'serve as a nova-compute host on this RabbitMQ (rabbit://user:pass@host:port/vhost)', process.env.LODGE_AMQP_URL || undefined)
     .option('--nova-host <name>', "the compute host name nova knows this host by (nova's CONF.host)", process.env.LODGE_NOVA_HOST || undefined)
+    .option('--glance-url <url>', 'the Glance v2 endpoint nova images not on this host are downloaded from', process.env.LODGE_GLANCE_URL || undefined)
+    .option(
+      '--placement-url <url>',
+      "report this host's inventory to placement at this endpoint; credentials from the environment: LODGE_PLACEMENT_TOKEN, or LODGE_KEYSTONE_AUTH_URL, _USERNAME, _PASSWORD, _PROJECT_NAME",
+      process.env.LODGE_PLACEMENT_URL || undefined,
+    )
     .option('--quiet', 'no request/startup logging')
     .parse(process.argv);
-  const opts = program.opts<{ dir: string; databaseUrl?: string; quiet?: boolean; defaultNetwork: string; amqpUrl?: string; novaHost?: string }>();
+  const opts = program.opts<{ dir: string; databaseUrl?: string; quiet?: boolean; defaultNetwork: string; amqpUrl?: string; novaHost?: string; glanceUrl?: string; placementUrl?: string }>();
   if (opts.novaHost && !opts.amqpUrl) throw new Error('--nova-host needs --amqp-url');
+  if (opts.glanceUrl && !opts.amqpUrl) throw new Error('--glance-url needs --amqp-url');
+  if (opts.placementUrl && !opts.amqpUrl) throw new Error('--placement-url needs --amqp-url');
+  const placement = opts.placementUrl ? placementOptionsFromEnv(opts.placementUrl) : undefined;
+  if (opts.glanceUrl && !/^https?:\/\/[^/]/.test(opts.glanceUrl)) throw new Error(`--glance-url: not an http(s) URL: ${opts.glanceUrl}`);
   const defaultNetwork = opts.defaultNetwork === 'none' ? false : { name: DEFAULT_NETWORK.name, ipv4Address: opts.defaultNetwork };
   opts.dir = resolve(opts.dir);
 
@@ -44,7 +55,7 @@ async function main(): Promise<void> {
     daemon = await startDaemon({
       dir: opts.dir,
       logger: !opts.quiet,
-      nova: opts.amqpUrl ? { amqpUrl: opts.amqpUrl, host: opts.novaHost || hostname(), stateDir: opts.dir } : undefined,
+      nova: opts.amqpUrl ? { amqpUrl: opts.amqpUrl, host: opts.novaHost || hostname(), stateDir: opts.dir, glance: opts.glanceUrl ? { url: opts.glanceUrl } : undefined, placement } : undefined,
       serverConfigStore: new PgServerConfigStore(new ServerConfigRepository(db.dataSource)),
       certificateStore: new PgCertificateStore(db.dataSource),
       modules: engineModules({

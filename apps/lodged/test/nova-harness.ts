@@ -56,9 +56,22 @@ export function deleteVhost(vhost: string): void {
   }
 }
 
-export async function startNovaSide(label: string, o: { rpcTimeout?: number } = {}): Promise<NovaSide> {
-  const vhost = createVhost(label);
-  const transportUrl = `rabbit://guest:guest@127.0.0.1:5672/${encodeURIComponent(vhost)}`;
+/** Another RabbitMQ node than the machine's (e.g. a PrivateRabbit): its URLs and its rabbitmqctl. */
+export interface NovaBroker {
+  url(vhost: string): string;
+  ctl(...args: string[]): Promise<string>;
+}
+
+export async function startNovaSide(label: string, o: { rpcTimeout?: number; broker?: NovaBroker } = {}): Promise<NovaSide> {
+  let vhost: string;
+  if (o.broker) {
+    vhost = `lodge-test-${label}-${process.pid}-${Date.now().toString(36)}`;
+    await o.broker.ctl('add_vhost', vhost);
+    await o.broker.ctl('set_permissions', '-p', vhost, 'guest', '.*', '.*', '.*');
+  } else {
+    vhost = createVhost(label);
+  }
+  const transportUrl = o.broker ? o.broker.url(vhost) : `rabbit://guest:guest@127.0.0.1:5672/${encodeURIComponent(vhost)}`;
   const computeHost = `lodge-${label}-${process.pid}`;
   const stateDir = mkdtempSync(join(tmpdir(), `lodge-nova-${label}-`));
   let proc: ChildProcessWithoutNullStreams | undefined;
@@ -73,7 +86,8 @@ export async function startNovaSide(label: string, o: { rpcTimeout?: number } = 
       await exited;
       clearTimeout(t);
     }
-    deleteVhost(vhost);
+    if (o.broker) await o.broker.ctl('delete_vhost', vhost).catch(() => undefined);
+    else deleteVhost(vhost);
     rmSync(stateDir, { recursive: true, force: true });
   };
   try {
@@ -139,4 +153,20 @@ export async function startNovaSide(label: string, o: { rpcTimeout?: number } = 
     log: () => stderr,
     close,
   };
+}
+
+/** Polls `fn` (every 200 ms) until it returns something; fails after `ms` with the last error. */
+export async function eventually<T>(fn: () => Promise<T | undefined>, ms: number): Promise<T> {
+  const deadline = Date.now() + ms;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await fn();
+      if (v !== undefined) return v;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline) throw new Error(`not within ${ms} ms${last ? `: ${(last as Error).message}` : ''}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
 }

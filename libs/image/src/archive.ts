@@ -67,6 +67,39 @@ export function decompressedStream(path: string, compression: Compression): { st
   return { stream: child.stdout, done };
 }
 
+/**
+ * Whether a tarball has a top-level metadata.yaml, i.e. is a unified image rather than a bare
+ * root filesystem (how an image from elsewhere, e.g. Glance, tells which it is). Reads until the
+ * member is found; the rest of the archive is checked later by scanArchive.
+ */
+export async function tarballHasMetadata(path: string): Promise<boolean> {
+  const fmt = await detectFormat(path);
+  if (fmt.kind !== 'tar') return false;
+  const { stream, done } = decompressedStream(path, fmt.compression);
+  const ex = extract();
+  stream.on('error', (err) => ex.destroy(err));
+  stream.pipe(ex as unknown as NodeJS.WritableStream);
+  let found = false;
+  try {
+    for await (const entry of ex) {
+      const name = entry.header.name.replace(/^(\.\/)+/, '');
+      entry.resume();
+      if (name === 'metadata.yaml' && entry.header.type === 'file') {
+        found = true;
+        break;
+      }
+    }
+  } catch (err) {
+    throw new InvalidArgumentError(`corrupt tar archive: ${(err as Error).message}`, { cause: err });
+  } finally {
+    stream.unpipe();
+    stream.destroy();
+    ex.destroy();
+    await done.catch(() => undefined);
+  }
+  return found;
+}
+
 /** unified: metadata.yaml + rootfs/ + templates/; metadata: the split metadata tarball; rootfs: a split rootfs tarball. */
 export type ArchiveLayout = 'unified' | 'metadata' | 'rootfs';
 

@@ -134,7 +134,8 @@ export class ImageCatalog {
     return image;
   }
 
-  private async listed(fingerprint: string): Promise<boolean> {
+  /** Whether an image with this fingerprint is listed (has its row). */
+  async listed(fingerprint: string): Promise<boolean> {
     try {
       await this.images.get(fingerprint);
       return true;

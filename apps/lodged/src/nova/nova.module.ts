@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import { DynamicModule, Inject, Injectable, Logger, Module, OnApplicationShutdown, OnModuleDestroy } from '@nestjs/common';
 import type { INestApplication } from '@nestjs/common';
 import {
@@ -7,13 +8,22 @@ import {
   ComputeHostTimers,
   ComputeImages,
   ComputeManager,
+  GLANCE_IMAGE_CACHE,
+  GlanceClient,
+  GlanceImageCache,
+  GlanceOptions,
   ConductorClient,
   NOVA_COMPUTE_OPTIONS,
   NOVA_CONDUCTOR,
   NovaComputeOptions,
+  NOVA_PLACEMENT,
   OsloRpcClient,
   OsloRpcServer,
+  PlacementOptions,
+  PlacementReporter,
 } from '@lodge/nova';
+import { ImageCatalog } from '@lodge/image';
+import { ImagesRepository } from '@lodge/state';
 import { BaseApiRpcController } from './baseapi-rpc.controller';
 import { ComputeRpcController } from './compute-rpc.controller';
 
@@ -32,6 +42,10 @@ export interface NovaOptions {
   rpcTimeout?: number;
   timers?: Partial<ComputeHostTimers>;
   shutdownTimeout?: number;
+  /** the Glance v2 endpoint images not on this host are downloaded from (none: local images only) */
+  glance?: GlanceOptions;
+  /** report this host's inventory to placement (none: no placement reporting) */
+  placement?: PlacementOptions;
 }
 
 const NOVA_OPTIONS = Symbol('NOVA_OPTIONS');
@@ -94,6 +108,14 @@ export class NovaModule {
           },
         },
         { provide: NOVA_CONDUCTOR, inject: [RPC_CLIENT], useFactory: (rpc: OsloRpcClient) => new ConductorClient(rpc, options.rpcTimeout ?? 60) },
+        ImageCatalog,
+        {
+          provide: GLANCE_IMAGE_CACHE,
+          inject: [ImageCatalog, ImagesRepository],
+          useFactory: (catalog: ImageCatalog, images: ImagesRepository) =>
+            options.glance ? new GlanceImageCache(new GlanceClient(options.glance), catalog, images, join(options.stateDir, 'nova', 'glance-downloads')) : null,
+        },
+        { provide: NOVA_PLACEMENT, useFactory: () => (options.placement ? PlacementReporter.fromOptions(options.placement) : null) },
         ComputeImages,
         ComputeManager,
         ComputeHostService,

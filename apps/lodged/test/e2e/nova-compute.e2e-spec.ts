@@ -9,7 +9,7 @@ import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { EngineDaemon, importBusybox, startEngineDaemon } from '../engine-daemon';
-import { HarnessError, NovaSide, startNovaSide } from '../nova-harness';
+import { eventually, HarnessError, NovaSide, startNovaSide } from '../nova-harness';
 import { lxcClient } from '../support';
 
 jest.setTimeout(180_000);
@@ -235,21 +235,6 @@ describe('nova compute over AMQP (nova 26 ComputeAPI + conductor)', () => {
   });
 });
 
-/** Polls `fn` (every 200 ms) until it returns something; fails after `ms` with the last error. */
-async function eventually<T>(fn: () => Promise<T | undefined>, ms: number): Promise<T> {
-  const deadline = Date.now() + ms;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v !== undefined) return v;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) throw new Error(`not within ${ms} ms${last ? `: ${(last as Error).message}` : ''}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
 
 function readCgroup(parent: string, name: string, controller: string, file: string): string {
   const base = join('/sys/fs/cgroup', controller);

@@ -27,6 +27,33 @@ export const OSLO_PUBLISH_PROPERTIES: Options.Publish = {
   headers: {},
 };
 
+/** A mandatory publish the broker returned: no queue is bound for its routing key (yet). */
+export class UnroutableError extends Error {
+  override readonly name = 'UnroutableError';
+}
+
+export interface PublishOptions {
+  /**
+   * Publish as mandatory and, while the broker returns it as unroutable, publish it again every
+   * 250 ms until the deadline. After a broker restart every client re-declares its own queues
+   * when it gets back, in no particular order: a request to the conductor or a reply to a caller
+   * sent before the other side re-declared its queue would otherwise vanish. (oslo does this for
+   * replies: kombu_missing_consumer_retry_timeout.)
+   */
+  untilRouted?: boolean;
+  /** Stops publishing again (e.g. the server is closing): the UnroutableError is thrown. */
+  giveUp?: () => boolean;
+}
+
+/** A mandatory publish waiting for its confirm; a basic.return for it comes before the ack. */
+interface MandatoryPublish {
+  channel: ConfirmChannel;
+  exchange: string;
+  routingKey: string;
+  body: Buffer;
+  returned: boolean;
+}
+
 /**
  * One AMQP connection that comes back by itself: when RabbitMQ goes away, amqplib reconnects
  * with backoff and every registered topology setup runs again on the new connection (queues
@@ -38,6 +65,7 @@ export class AmqpSession {
   private publisher: Promise<ConfirmChannel> | null = null;
   private readonly setups: TopologySetup[] = [];
   private readonly waiters: Array<() => void> = [];
+  private readonly mandatory = new Set<MandatoryPublish>();
   private closed = false;
 
   private constructor(
@@ -89,19 +117,34 @@ export class AmqpSession {
 
   /**
    * Publishes with a broker confirm. While disconnected it waits for the reconnect (up to
-   * `waitMs`); a publish cut by a connection loss is tried again on the next connection.
+   * `waitMs`); a publish cut by a connection loss is tried again on the next connection. A
+   * mandatory publish the broker returns rejects with UnroutableError (or, with `untilRouted`,
+   * is published again until it routes or the deadline passes).
    */
-  async publish(exchange: string, routingKey: string, body: Buffer, props: Options.Publish = {}, waitMs = 30000): Promise<void> {
+  async publish(exchange: string, routingKey: string, body: Buffer, props: Options.Publish = {}, waitMs = 30000, o: PublishOptions = {}): Promise<void> {
     const deadline = Date.now() + waitMs;
+    const mandatory = props.mandatory === true || o.untilRouted === true;
     for (;;) {
       if (this.closed) throw new Error('AMQP session closed');
       try {
         const ch = await this.publishChannel(deadline);
-        await new Promise<void>((resolve, reject) => {
-          ch.publish(exchange, routingKey, body, { ...OSLO_PUBLISH_PROPERTIES, ...props }, (err) => (err ? reject(err instanceof Error ? err : new Error(String(err))) : resolve()));
-        });
+        const entry: MandatoryPublish | undefined = mandatory ? { channel: ch, exchange, routingKey, body, returned: false } : undefined;
+        if (entry) this.mandatory.add(entry);
+        try {
+          await new Promise<void>((resolve, reject) => {
+            ch.publish(exchange, routingKey, body, { ...OSLO_PUBLISH_PROPERTIES, ...props, mandatory }, (err) => (err ? reject(err instanceof Error ? err : new Error(String(err))) : resolve()));
+          });
+        } finally {
+          if (entry) this.mandatory.delete(entry);
+        }
+        if (entry?.returned) throw new UnroutableError(`no queue for ${routingKey} on exchange '${exchange}'`);
         return;
       } catch (err) {
+        if (err instanceof UnroutableError) {
+          if (!o.untilRouted || o.giveUp?.() || this.closed || Date.now() + 250 >= deadline) throw err;
+          await sleep(250);
+          continue;
+        }
         if (this.closed || Date.now() >= deadline) throw err;
         // The channel or connection went away under the publish: wait for the next one.
         this.publisher = null;
@@ -134,6 +177,10 @@ export class AmqpSession {
     this.options.logger.warn(`amqp: connection lost (${err?.message ?? 'closed'}); reconnecting`);
   }
 
+  private returned(ch: ConfirmChannel, msg: { fields: { exchange: string; routingKey: string }; content: Buffer }): void {
+    markReturned(this.mandatory, ch, msg);
+  }
+
   private async publishChannel(deadline: number): Promise<ConfirmChannel> {
     while (!this.model) {
       if (this.closed) throw new Error('AMQP session closed');
@@ -154,6 +201,7 @@ export class AmqpSession {
       opening.then(
         (ch) => {
           ch.on('error', () => undefined);
+          ch.on('return', (msg: { fields: { exchange: string; routingKey: string }; content: Buffer }) => this.returned(ch, msg));
           ch.on('close', () => {
             if (this.publisher === opening) this.publisher = null;
           });
@@ -164,6 +212,19 @@ export class AmqpSession {
       );
     }
     return this.publisher;
+  }
+}
+
+/**
+ * Marks the mandatory publish a basic.return is about. RabbitMQ sends the return before the
+ * confirm of the same publish on the same channel, so the confirm callback sees the mark.
+ */
+export function markReturned(pending: Iterable<MandatoryPublish>, ch: ConfirmChannel, msg: { fields: { exchange: string; routingKey: string }; content: Buffer }): void {
+  for (const p of pending) {
+    if (!p.returned && p.channel === ch && p.exchange === msg.fields.exchange && p.routingKey === msg.fields.routingKey && p.body.equals(msg.content)) {
+      p.returned = true;
+      return;
+    }
   }
 }
 

@@ -4,6 +4,7 @@ import { ConductorClient } from '../conductor/conductor.client';
 import { OBJECT_VERSIONS } from '../objects/manifests';
 import { listObjects, NovaObject } from '../objects/nova-object';
 import { adminContext } from '../oslo/request-context';
+import { NOVA_PLACEMENT, PlacementReporter } from '../placement/placement-reporter';
 import { NOVA_COMPUTE_OPTIONS, NOVA_CONDUCTOR, NovaComputeOptions } from './compute-manager';
 import { readHostResources } from './host-resources';
 import { containerName, memoryLimitMb, NOVA_UUID_KEY } from './instance-mapping';
@@ -44,6 +45,8 @@ export class ComputeHostService {
     @Inject(COMPUTE_HOST_TIMERS) private readonly intervals: ComputeHostTimers,
     @Inject(STORAGE_POOLS) private readonly pools: StoragePools,
     private readonly instances: InstancesService,
+    /** null when no placement endpoint is configured */
+    @Inject(NOVA_PLACEMENT) private readonly placement: PlacementReporter | null,
   ) {}
 
   /** Startup: conductor ping, Service row, ComputeNode; then the periodic tasks. */
@@ -136,6 +139,7 @@ export class ComputeHostService {
       const node = this.node;
       for (const [k, v] of Object.entries(fields)) node.set(k, v);
       await this.conductor.objectAction(ctx, node, 'save');
+      await this.reportToPlacement(node);
       return;
     }
     const node = new NovaObject('ComputeNode', OBJECT_VERSIONS.ComputeNode);
@@ -151,6 +155,31 @@ export class ComputeHostService {
       .set('pci_device_pools', null);
     await this.conductor.objectAction(ctx, node, 'create');
     this.node = node;
+    // not awaited: at start-up a placement that hangs must not hold back the heartbeats
+    void this.reportToPlacement(node);
+  }
+
+  /**
+   * The resource tracker's _update_to_placement: the node's provider and inventory. Placement
+   * being down or refusing must not stop the host: the failure is logged and the next resource
+   * report tries again.
+   */
+  private async reportToPlacement(node: NovaObject): Promise<void> {
+    if (!this.placement) return;
+    try {
+      await this.placement.report({
+        uuid: node.str('uuid'),
+        name: node.str('hypervisor_hostname'),
+        vcpus: node.int('vcpus', 0),
+        memoryMb: node.int('memory_mb', 0),
+        localGb: node.int('local_gb', 0),
+        cpuAllocationRatio: Number(node.get('cpu_allocation_ratio') ?? 16.0),
+        ramAllocationRatio: Number(node.get('ram_allocation_ratio') ?? 1.5),
+        diskAllocationRatio: Number(node.get('disk_allocation_ratio') ?? 1.0),
+      });
+    } catch (err) {
+      this.logger.warn(`placement report failed, next try in ${this.intervals.resourceInterval} s: ${(err as Error).message}`);
+    }
   }
 
   /**

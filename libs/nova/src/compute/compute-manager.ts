@@ -12,6 +12,7 @@ import { OBJECT_VERSIONS } from '../objects/manifests';
 import { InvalidNovaObjectError, listObjects, novaDateTime, NovaObject } from '../objects/nova-object';
 import { isObject } from '../oslo/envelope';
 import type { RequestContext } from '../oslo/request-context';
+import { NOVA_PLACEMENT, PlacementReporter } from '../placement/placement-reporter';
 import { CONFIG_DRIVE_PATH, writeConfigDrive } from './config-drive';
 import { containerName, instanceConfig, memoryLimitMb, NOVA_UUID_KEY, rootDevice } from './instance-mapping';
 import { ComputeImages } from './compute-images';
@@ -71,6 +72,8 @@ export class ComputeManager {
     @Inject(NOVA_COMPUTE_OPTIONS) private readonly options: NovaComputeOptions,
     @Inject(STORAGE_POOLS) private readonly pools: StoragePools,
     private readonly images: ComputeImages,
+    /** null when no placement endpoint is configured */
+    @Inject(NOVA_PLACEMENT) private readonly placement: PlacementReporter | null,
   ) {}
 
   // ---------------------------------------------------------------- build
@@ -87,6 +90,7 @@ export class ComputeManager {
           // nova: "Instance disappeared before build" / another task took it: nothing to do.
           if (isRemote(err, 'InstanceNotFound', 'UnexpectedTaskStateError', 'UnexpectedDeletingTaskStateError')) {
             this.logger.warn(`build of ${uuid} abandoned: ${(err as Error).message}`);
+            await this.releaseAllocations(uuid);
             return;
           }
           throw err;
@@ -107,7 +111,7 @@ export class ComputeManager {
     // spawning states: the saves are the same ones nova-compute makes, in the same order, but
     // the build no longer waits for three conductor round trips before it starts. The first
     // save above already proved the instance is still ours to build.
-    const spawned = this.spawn(instance, name, args).then(
+    const spawned = this.spawn(ctx, instance, name, args).then(
       () => undefined,
       (err: unknown) => err,
     );
@@ -147,11 +151,11 @@ export class ComputeManager {
   }
 
   /** The driver's spawn: image, container, config drive, start. Undone completely on failure. */
-  private async spawn(instance: NovaObject, name: string, args: BuildArgs): Promise<void> {
+  private async spawn(ctx: RequestContext, instance: NovaObject, name: string, args: BuildArgs): Promise<void> {
     const uuid = instance.str('uuid');
     if (await this.instances.exists(name)) throw new NovaException('InstanceExists', { name });
     const config = instanceConfig(instance);
-    const image = await this.images.resolve(instance.str('image_ref'));
+    const image = await this.images.resolve(ctx, instance.str('image_ref'));
     const pool = this.pools.get(this.options.pool);
     const devices: Record<string, Record<string, string>> = rootDevice(instance, this.options.pool, pool.capabilities.quotas);
     const driveDir = this.configDriveDir(name);
@@ -188,6 +192,8 @@ export class ComputeManager {
     if (retry && isObject(retry) && !abort && !invalid) {
       instance.set('host', null).set('node', null).set('task_state', 'scheduling');
       await this.save(ctx, instance);
+      // nova: unclaim this host's resources before the retry claims another host's
+      await this.releaseAllocations(uuid);
       await this.conductor.rescheduleBuild(ctx, {
         instances: [instance.toPrimitive()],
         image: args.image ?? null,
@@ -201,10 +207,19 @@ export class ComputeManager {
       });
       return;
     }
-    const fault = abort || invalid ? err : new NovaException('BuildAbortException', { instance_uuid: uuid, reason });
+    // A malformed object from the wire is the caller's error: InvalidInput (400) with what is
+    // wrong, rather than a fault that only says "Error".
+    const fault = abort
+      ? err
+      : err instanceof InvalidNovaObjectError
+        ? new NovaException('InvalidInput', { reason }, { cause: err })
+        : invalid
+          ? err
+          : new NovaException('BuildAbortException', { instance_uuid: uuid, reason });
     await this.recordFault(ctx, uuid, fault);
     instance.set('host', null).set('node', null).set('vm_state', 'error').set('task_state', null);
     await this.save(ctx, instance);
+    await this.releaseAllocations(uuid);
   }
 
   // ---------------------------------------------------------------- power operations
@@ -295,7 +310,17 @@ export class ComputeManager {
       await this.save(ctx, instance);
       for (const bdm of bdms) await this.conductor.objectAction(ctx, bdm, 'destroy');
       await this.conductor.objectAction(ctx, instance, 'destroy');
+      await this.releaseAllocations(instance.str('uuid'));
     });
+  }
+
+  /**
+   * nova's delete_allocation_for_instance(force=True) after a delete or a failed build. The
+   * instance is gone (or failed) either way, so a placement failure is only logged.
+   */
+  private async releaseAllocations(uuid: string): Promise<void> {
+    if (!this.placement) return;
+    await this.placement.deleteAllocations(uuid).catch((err) => this.logger.warn(`allocations of ${uuid} not deleted from placement: ${(err as Error).message}`));
   }
 
   // ---------------------------------------------------------------- calls
@@ -388,7 +413,11 @@ export class ComputeManager {
           await work(name);
         } catch (err) {
           if (!isRemote(err, 'UnexpectedTaskStateError', 'InstanceNotFound', 'UnexpectedDeletingTaskStateError') && fn !== 'terminate_instance') {
-            await this.recordFault(ctx, uuid, err).catch((e) => this.logger.warn(`fault for ${uuid} not recorded: ${(e as Error).message}`));
+            // nova's wrap_instance_fault records no fault for InstanceNotFound (here: the call
+            // named an instance this host has no container for); the task state is still reverted
+            if (!(err instanceof NovaException && err.novaClass === 'InstanceNotFound')) {
+              await this.recordFault(ctx, uuid, err).catch((e) => this.logger.warn(`fault for ${uuid} not recorded: ${(e as Error).message}`));
+            }
             instance.set('task_state', null);
             await this.save(ctx, instance).catch((e) => this.logger.warn(`task_state of ${uuid} not reverted: ${(e as Error).message}`));
           }

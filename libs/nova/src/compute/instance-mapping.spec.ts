@@ -1,4 +1,4 @@
-import { NovaObject } from '../objects/nova-object';
+import { InvalidNovaObjectError, NovaObject } from '../objects/nova-object';
 import { containerName, instanceConfig, rootDevice } from './instance-mapping';
 import { PowerState, powerStateOf } from './power-state';
 
@@ -11,6 +11,13 @@ describe('nova instance -> Lodge instance', () => {
   it('names the container instance-%08x of the id unless nova sent the name', () => {
     expect(containerName(instance())).toBe('instance-0000002a');
     expect(containerName(instance({}, { name: 'instance-000000ff' }))).toBe('instance-000000ff');
+  });
+
+  it('refuses names that are not instance names (they become paths) and negative ids', () => {
+    for (const name of ['../../etc', 'a/b', '', 'x'.repeat(64), '-lead', 'instance-1\n']) {
+      expect(() => containerName(instance({}, { name }))).toThrow(InvalidNovaObjectError);
+    }
+    expect(() => containerName(instance({}, { id: -1 }))).toThrow(InvalidNovaObjectError);
   });
 
   it('maps the flavor to limits and tags the instance with its nova uuid', () => {

@@ -1,4 +1,5 @@
 import type { Devices } from '@lodge/config';
+import { validateInstanceName } from '@lodge/instance';
 import { InvalidNovaObjectError, NovaObject } from '../objects/nova-object';
 
 /** Config keys that carry nova's identity of a Lodge instance (user.* keys: Lodge never reads them). */
@@ -6,11 +7,26 @@ export const NOVA_UUID_KEY = 'user.nova.uuid';
 export const NOVA_PROJECT_KEY = 'user.nova.project_id';
 export const NOVA_IMAGE_KEY = 'user.nova.image_ref';
 
-/** The container's name: nova's instance.name (`instance-%08x` of the database id). */
+/**
+ * The container's name: nova's instance.name (`instance-%08x` of the database id). The name also
+ * becomes paths (storage, the config drive under <stateDir>/nova/config-drives/<name>), so a name
+ * from the wire must be a valid instance name: "../../x" would otherwise be a path outside them.
+ */
 export function containerName(instance: NovaObject): string {
-  if (instance.has('name') && typeof instance.get('name') === 'string') return instance.str('name');
-  const id = instance.int('id');
-  return `instance-${id.toString(16).padStart(8, '0')}`;
+  let name: string;
+  if (instance.has('name') && typeof instance.get('name') === 'string') {
+    name = instance.str('name');
+  } else {
+    const id = instance.int('id');
+    if (id < 0) throw new InvalidNovaObjectError(`Instance.id must not be negative, got ${id}`);
+    name = `instance-${id.toString(16).padStart(8, '0')}`;
+  }
+  try {
+    validateInstanceName(name);
+  } catch (err) {
+    throw new InvalidNovaObjectError(`Instance.name: ${(err as Error).message}`);
+  }
+  return name;
 }
 
 /**

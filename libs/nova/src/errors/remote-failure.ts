@@ -41,6 +41,11 @@ export class PythonTypeError extends Error {
   override readonly name = 'TypeError';
 }
 
+/** Python's AttributeError (e.g. oslo calling `.items()` on args that are not a dict). */
+export class PythonAttributeError extends Error {
+  override readonly name = 'AttributeError';
+}
+
 /**
  * The one place errors become oslo failures: nova exceptions keep their class and kwargs;
  * oslo dispatcher errors and Python builtins keep theirs; Lodge's domain errors become the
@@ -54,7 +59,7 @@ export function toRemoteFailure(err: unknown): RemoteFailure {
   if (err instanceof DispatcherError) {
     return failure(err.oslClass, 'oslo_messaging.rpc.dispatcher', err.message, tb, {});
   }
-  if (err instanceof PythonTypeError || err instanceof ValueError) {
+  if (err instanceof PythonTypeError || err instanceof PythonAttributeError || err instanceof ValueError) {
     return failure(err.name, 'builtins', err.message, tb, {});
   }
   if (err instanceof DomainError) {
@@ -80,6 +85,12 @@ function failure(cls: string, module: string, message: string, tb: string[], kwa
 
 /** A failure a remote peer (the conductor) sent back to one of Lodge's calls. */
 export class RemoteCallError extends Error {
+  /**
+   * The call had been sent again after a reconnect: this failure may be the second copy's, the
+   * first copy having run already (its reply lost with the broker). See CallOptions.
+   */
+  afterResend = false;
+
   constructor(readonly failure: Partial<RemoteFailure>) {
     super(`${failure.module ?? '?'}.${failure.class ?? '?'}: ${failure.message ?? ''}`);
     this.name = 'RemoteCallError';

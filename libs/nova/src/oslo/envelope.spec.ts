@@ -12,12 +12,18 @@ describe('oslo envelope', () => {
     const oslo = Buffer.from('{"oslo.version": "2.0", "oslo.message": "{\\"method\\": \\"get_host_uptime\\", \\"args\\": {}}"}');
     expect(decodeEnvelope(oslo)).toEqual({ method: 'get_host_uptime', args: {} });
     expect(decodeEnvelope(Buffer.from('{"method":"x"}'))).toEqual({ method: 'x' });
+    // only a body with both envelope keys is an envelope (oslo's deserialize_msg)
+    expect(decodeEnvelope(Buffer.from('{"oslo.version":"2.0","method":"x"}'))).toEqual({ 'oslo.version': '2.0', method: 'x' });
   });
 
   it.each([
     ['not json', 'body is not JSON'],
     ['[1,2]', 'not a JSON object'],
     ['{"oslo.version":"3.0","oslo.message":"{}"}', 'unsupported oslo envelope version'],
+    ['{"oslo.version":"2.1","oslo.message":"{}"}', 'unsupported oslo envelope version'],
+    ['{"oslo.version":"two","oslo.message":"{}"}', 'unsupported oslo envelope version'],
+    ['{"oslo.version":2,"oslo.message":"{}"}', 'unsupported oslo envelope version'],
+    ['{"oslo.version":null,"oslo.message":"{}"}', 'unsupported oslo envelope version'],
     ['{"oslo.version":"2.0","oslo.message":{}}', 'oslo.message is not a string'],
     ['{"oslo.version":"2.0","oslo.message":"{bad"}', 'oslo.message is not JSON'],
     ['{"oslo.version":"2.0","oslo.message":"[]"}', 'oslo.message is not a JSON object'],

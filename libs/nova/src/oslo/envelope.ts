@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { versionIsCompatible } from './versions';
 
 /**
  * The oslo.messaging 2.0 envelope: every body on the wire is
@@ -35,9 +36,12 @@ export function decodeEnvelope(body: Buffer): Record<string, unknown> {
     throw new MalformedMessageError(`body is not JSON: ${(err as Error).message}`);
   }
   if (!isObject(outer)) throw new MalformedMessageError('body is not a JSON object');
-  if (!('oslo.version' in outer)) return outer;
+  // oslo takes a body as an envelope only when it has both keys; anything else is the message
+  if (!('oslo.version' in outer && 'oslo.message' in outer)) return outer;
   const version = outer['oslo.version'];
-  if (typeof version !== 'string' || version.split('.')[0] !== OSLO_ENVELOPE_VERSION.split('.')[0]) {
+  // oslo's rule (version_is_compatible('2.0', v)): the same major and no newer minor, so a 2.1
+  // envelope is refused too; a version that is not dotted numbers fails its int() and is dropped
+  if (!envelopeVersionIsCompatible(version)) {
     throw new MalformedMessageError(`unsupported oslo envelope version ${JSON.stringify(version)}`);
   }
   const inner = outer['oslo.message'];
@@ -50,6 +54,15 @@ export function decodeEnvelope(body: Buffer): Record<string, unknown> {
   }
   if (!isObject(message)) throw new MalformedMessageError('oslo.message is not a JSON object');
   return message;
+}
+
+function envelopeVersionIsCompatible(version: unknown): boolean {
+  if (typeof version !== 'string') return false;
+  try {
+    return versionIsCompatible(OSLO_ENVELOPE_VERSION, version);
+  } catch {
+    return false;
+  }
 }
 
 export function isObject(v: unknown): v is Record<string, unknown> {

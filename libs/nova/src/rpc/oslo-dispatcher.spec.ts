@@ -1,4 +1,4 @@
-import { DispatcherError, PythonTypeError } from '../errors/remote-failure';
+import { DispatcherError, PythonAttributeError, PythonTypeError } from '../errors/remote-failure';
 import { OsloMethodBinding, OsloTarget, resolveBinding } from './oslo-dispatcher';
 
 const compute: OsloTarget = { namespace: null, version: '6.1' };
@@ -42,7 +42,23 @@ describe('resolveBinding (oslo dispatch rules)', () => {
     const r = (args: unknown) => () => resolveBinding(targets, bindings, { method: 'stop_instance', namespace: undefined, version: '6.0', args });
     expect(r({})).toThrow(new PythonTypeError("stop_instance() missing 1 required positional argument: 'instance'"));
     expect(r({ instance: {}, colour: 'red' })).toThrow("stop_instance() got an unexpected keyword argument 'colour'");
-    expect(r([1])).toThrow('argument after ** must be a mapping, not list');
-    expect(() => resolveBinding(targets, bindings, { method: 42, namespace: undefined, version: '6.0', args: {} })).toThrow(PythonTypeError);
+    expect(r([1])).toThrow(new PythonAttributeError("'list' object has no attribute 'items'"));
+    expect(r(null)).toThrow(new PythonAttributeError("'NoneType' object has no attribute 'items'"));
+    expect(() => resolveBinding(targets, bindings, { method: 42, namespace: undefined, version: '6.0', args: {} })).toThrow(
+      new PythonTypeError("attribute name must be string, not 'int'"),
+    );
+  });
+
+  it('malformed method and version fields fail in the order oslo checks them', () => {
+    const req = (method: unknown, version: unknown, namespace: unknown = undefined) => () => resolveBinding(targets, bindings, { method, namespace, version, args: {} });
+    // no method: Python's hasattr() on a compatible endpoint
+    expect(req(undefined, '6.0')).toThrow(new PythonTypeError("attribute name must be string, not 'NoneType'"));
+    // ...but with no compatible endpoint the method is never looked up
+    expect(req(undefined, '7.0')).toThrow(new DispatcherError('UnsupportedVersion', 'Endpoint does not support RPC version 7.0'));
+    // a JSON null version is compatible with nothing
+    expect(req('stop_instance', null)).toThrow('Endpoint does not support RPC version None. Attempted method: stop_instance');
+    // a version that is not a string breaks version.split() of an endpoint of that namespace only
+    expect(req('stop_instance', 6)).toThrow(new PythonAttributeError("'int' object has no attribute 'split'"));
+    expect(req('stop_instance', 6, 'nope')).toThrow(DispatcherError);
   });
 });

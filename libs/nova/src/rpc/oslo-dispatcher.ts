@@ -1,6 +1,6 @@
 import { isObject } from '../oslo/envelope';
 import { versionIsCompatible } from '../oslo/versions';
-import { noSuchMethod, PythonTypeError, unsupportedVersion } from '../errors/remote-failure';
+import { noSuchMethod, PythonAttributeError, PythonTypeError, unsupportedVersion } from '../errors/remote-failure';
 
 /** An RPC endpoint's target, as oslo's `Target(namespace=…, version=…)`. */
 export interface OsloTarget {
@@ -33,6 +33,11 @@ export interface DispatchRequest {
  * is compatible and that has the method serves it. If a compatible endpoint exists but none has
  * the method: NoSuchMethod; if none is compatible: UnsupportedVersion. A message without a
  * version asks for 1.0. Then the arguments are matched to the method's keywords.
+ *
+ * The checks run in oslo's order, so a malformed message fails with the error Python raises
+ * first: the version is parsed only for an endpoint of the right namespace (`'int' object has no
+ * attribute 'split'`), the method name is looked up only on a compatible endpoint (`hasattr()`
+ * with a non-string: TypeError), and a JSON null version matches nothing (UnsupportedVersion).
  */
 export function resolveBinding<H>(
   targets: readonly OsloTarget[],
@@ -41,22 +46,23 @@ export function resolveBinding<H>(
 ): { binding: OsloMethodBinding<H>; args: Record<string, unknown> } {
   const namespace = req.namespace === undefined ? null : req.namespace;
   const version = req.version === undefined ? '1.0' : req.version;
-  if (typeof req.method !== 'string') throw new PythonTypeError('attribute name must be string');
-  if (typeof version !== 'string') throw new PythonTypeError(`'${typeof version}' object has no attribute 'split'`);
   let compatible = false;
   for (const target of targets) {
     if (target.namespace !== namespace) continue;
+    if (version !== null && typeof version !== 'string') throw new PythonAttributeError(`'${typeName(version)}' object has no attribute 'split'`);
     if (!versionIsCompatible(target.version, version)) continue;
+    if (typeof req.method !== 'string') throw new PythonTypeError(`attribute name must be string, not '${typeName(req.method)}'`);
     const binding = bindings.find((b) => b.target === target && b.method === req.method);
     if (binding) return { binding, args: checkArgs(binding, req.args) };
     compatible = true;
   }
-  throw compatible ? noSuchMethod(req.method) : unsupportedVersion(version, req.method);
+  throw compatible ? noSuchMethod(req.method) : unsupportedVersion(pythonStr(version), req.method ? pythonStr(req.method) : undefined);
 }
 
 function checkArgs(binding: OsloMethodBinding<unknown>, raw: unknown): Record<string, unknown> {
   const args = raw === undefined ? {} : raw;
-  if (!isObject(args)) throw new PythonTypeError(`${binding.method}() argument after ** must be a mapping, not ${typeName(args)}`);
+  // oslo walks `args.items()` before calling the method
+  if (!isObject(args)) throw new PythonAttributeError(`'${typeName(args)}' object has no attribute 'items'`);
   const known = new Set([...binding.args.required, ...(binding.args.optional ?? [])]);
   for (const k of Object.keys(args)) {
     if (!known.has(k)) throw new PythonTypeError(`${binding.method}() got an unexpected keyword argument '${k}'`);
@@ -69,8 +75,19 @@ function checkArgs(binding: OsloMethodBinding<unknown>, raw: unknown): Record<st
   return args;
 }
 
+/** How `%s` shows a JSON value in Python (None, True, 5, a str as is). */
+function pythonStr(v: unknown): string {
+  if (v === null || v === undefined) return 'None';
+  if (v === true) return 'True';
+  if (v === false) return 'False';
+  return typeof v === 'string' ? v : JSON.stringify(v);
+}
+
+/** Python's type name of a JSON value. */
 function typeName(v: unknown): string {
-  if (v === null) return 'NoneType';
+  if (v === null || v === undefined) return 'NoneType';
   if (Array.isArray(v)) return 'list';
+  if (typeof v === 'boolean') return 'bool';
+  if (typeof v === 'object') return 'dict';
   return typeof v === 'string' ? 'str' : typeof v === 'number' ? (Number.isInteger(v) ? 'int' : 'float') : typeof v;
 }

@@ -16,8 +16,15 @@ export interface OsloCallTarget {
 export interface CallOptions {
   /** Seconds to wait for the reply (oslo's rpc_response_timeout, 60 by default). */
   timeout?: number;
-  /** Send the call again when the connection was lost while it waited (the reply queue of a
-   *  restarted broker is gone, so the reply would never come). For calls safe to repeat. */
+  /**
+   * Send the call again (same `_msg_id`) when the connection was lost after it was sent and
+   * before its reply came. A broker that restarted lost the request if it still sat in the
+   * callee's queue; if the callee had already taken it, its reply still comes (oslo retries a
+   * reply until the reply queue, re-declared under the same name, is back) and the callee
+   * runs the second copy too (oslo's RPC servers do not drop duplicates). So: for calls that
+   * are safe to run twice, or whose caller recognises the second copy's failure (see
+   * RemoteCallError.afterResend). oslo itself never re-sends: the call times out.
+   */
   resendOnReconnect?: boolean;
 }
 
@@ -25,8 +32,10 @@ interface PendingCall {
   resolve(v: unknown): void;
   reject(e: Error): void;
   timer: NodeJS.Timeout;
-  generation: number;
+  /** the reply-queue generation the request was confirmed on; null while it is being published */
+  sentOn: number | null;
   resend?: () => void;
+  resent: boolean;
 }
 
 /**
@@ -69,26 +78,40 @@ export class OsloRpcClient {
   }
 
   async cast(ctx: RequestContext, target: OsloCallTarget, method: string, args: Record<string, unknown>): Promise<void> {
-    await this.session.publish(this.exchange, routingKey(target), encodeEnvelope(this.message(ctx, target, method, args)));
+    // until routed, as calls are: a cast right after a broker restart waits for the callee's queue
+    await this.session.publish(this.exchange, routingKey(target), encodeEnvelope(this.message(ctx, target, method, args)), {}, undefined, { untilRouted: true });
   }
 
   call(ctx: RequestContext, target: OsloCallTarget, method: string, args: Record<string, unknown>, o: CallOptions = {}): Promise<unknown> {
     const timeout = o.timeout ?? this.defaultTimeout;
+    const deadline = Date.now() + timeout * 1000;
     return new Promise<unknown>((resolve, reject) => {
       const msgId = newMessageId();
+      const body = encodeEnvelope({ ...this.message(ctx, target, method, args), _msg_id: msgId, _reply_q: this.replyQueue, _timeout: null });
       const send = () => {
-        const body = { ...this.message(ctx, target, method, args), _msg_id: msgId, _reply_q: this.replyQueue, _timeout: null };
         const p = this.pending.get(msgId);
-        if (p) p.generation = this.generation;
+        if (!p) return;
+        p.sentOn = null;
+        const startedOn = this.generation;
+        // Until routed: right after a broker restart the callee may not have re-declared its
+        // queue yet; the request waits for it (within the call's timeout) instead of vanishing.
         this.session
-          .publish(this.exchange, routingKey(target), encodeEnvelope(body), { expiration: String(Math.round(timeout * 1000)) }, timeout * 1000)
-          .catch((err: Error) => this.settle(msgId, undefined, err));
+          .publish(this.exchange, routingKey(target), body, { expiration: String(Math.round(timeout * 1000)) }, Math.max(0, deadline - Date.now()), { untilRouted: true })
+          .then(
+            () => {
+              if (this.pending.get(msgId) !== p) return;
+              p.sentOn = this.generation;
+              // A publish that spanned a reconnect may have reached the old broker as well.
+              if (this.generation !== startedOn) p.resent = true;
+            },
+            (err: Error) => this.settle(msgId, undefined, err),
+          );
       };
       const timer = setTimeout(
         () => this.settle(msgId, undefined, new MessagingTimeout(`Timed out waiting for a reply to message ID ${msgId} (${method} on ${routingKey(target)})`)),
         timeout * 1000,
       );
-      this.pending.set(msgId, { resolve, reject, timer, generation: this.generation, resend: o.resendOnReconnect ? send : undefined });
+      this.pending.set(msgId, { resolve, reject, timer, sentOn: null, resend: o.resendOnReconnect ? send : undefined, resent: false });
       send();
     });
   }
@@ -109,7 +132,14 @@ export class OsloRpcClient {
     this.channel = ch;
     const reconnected = this.generation++ > 0;
     if (reconnected) {
-      for (const p of this.pending.values()) if (p.resend && p.generation < this.generation) p.resend();
+      // Only requests confirmed on an earlier connection: one still being published goes out
+      // on this connection by itself, and must not go twice.
+      for (const p of this.pending.values()) {
+        if (p.resend && p.sentOn !== null && p.sentOn < this.generation) {
+          p.resent = true;
+          p.resend();
+        }
+      }
     }
   }
 
@@ -135,7 +165,9 @@ export class OsloRpcClient {
       } catch {
         failure = { class: 'RemoteError', module: 'oslo_messaging', message: String(m.failure) };
       }
-      this.settle(id, undefined, new RemoteCallError(failure));
+      const err = new RemoteCallError(failure);
+      err.afterResend = this.pending.get(id)!.resent;
+      this.settle(id, undefined, err);
       return;
     }
     if (m.ending === false && m.result === null) {

@@ -165,9 +165,9 @@ export class OsloRpcServer extends Server implements CustomTransportStrategy {
         version: message.version,
         args: message.args,
       });
-      const timeout = message._timeout;
-      if (reply && typeof timeout === 'number' && timeout > 0) {
-        heartbeat = setInterval(() => void reply({ result: null, failure: null, ending: false }), (timeout * 1000) / 2);
+      const interval = heartbeatIntervalMs(message._timeout);
+      if (reply && interval !== null) {
+        heartbeat = setInterval(() => void reply({ result: null, failure: null, ending: false }), interval);
       }
       const request: OsloRequest = { context: contextFromMessage(message), args, method: binding.method, isCall };
       const result = await lastValueFrom(this.transformToObservable(await binding.handler(request)).pipe(defaultIfEmpty(null)));
@@ -186,11 +186,37 @@ export class OsloRpcServer extends Server implements CustomTransportStrategy {
 
   private async reply(replyTo: string, msgId: string, body: Record<string, unknown>): Promise<void> {
     const message = { ...body, _msg_id: msgId, _unique_id: newMessageId() };
+    // A final reply waits up to 60 s for the caller's reply queue, as oslo's does
+    // (kombu_missing_consumer_retry_timeout): after a broker restart the caller may re-declare
+    // it later than this host reconnects. A call-monitor heartbeat is not retried.
+    const final = body.ending !== false;
     try {
-      await this.options.session.publish('', replyTo, encodeEnvelope(message), { mandatory: true });
+      await this.options.session.publish('', replyTo, encodeEnvelope(message), { mandatory: true }, REPLY_RETRY_MS, {
+        untilRouted: final,
+        giveUp: () => this.closing,
+      });
     } catch (err) {
       this.logger.warn(`reply to ${replyTo} lost: ${(err as Error).message}`);
     }
   }
 }
 
+/** oslo's kombu_missing_consumer_retry_timeout. */
+const REPLY_RETRY_MS = 60_000;
+
+/** The longest delay a Node timer takes; a longer one fires after 1 ms instead. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/**
+ * oslo's call-monitor interval: half of int(_timeout) seconds, and none when that is under a
+ * second. The caller sets `_timeout`, so it is checked: a tiny or fractional one would make the
+ * server flood the reply queue, and one beyond a timer's range would fire every millisecond.
+ */
+export function heartbeatIntervalMs(timeout: unknown): number | null {
+  // Python's int() also takes a string of digits
+  const seconds = typeof timeout === 'string' && /^\s*[+-]?\d+\s*$/.test(timeout) ? Number(timeout) : timeout;
+  if (typeof seconds !== 'number' || !Number.isFinite(seconds)) return null;
+  const ms = (Math.trunc(seconds) / 2) * 1000;
+  if (ms < 1000 || ms > MAX_TIMER_MS) return null;
+  return ms;
+}
