@@ -10,10 +10,11 @@
  * the figures are printed against the issue's absolute targets.
  */
 import { randomUUID } from 'node:crypto';
+import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { EngineDaemon, importBusybox, startEngineDaemon } from '../apps/lodged/test/engine-daemon';
-import { NovaSide, startNovaSide } from '../apps/lodged/test/nova-harness';
+import { NovaDatabases, NovaSide, startNovaSide } from '../apps/lodged/test/nova-harness';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 20);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -52,8 +53,37 @@ async function terminateAll(nova: NovaSide, uuids: string[]): Promise<void> {
   for (const uuid of uuids) await nova.cmd('wait', { uuid, deleted: true, timeout: 60 }, 70_000);
 }
 
+/**
+ * nova's conductor runs on MySQL/MariaDB in production (sqlite is for nova's own unit tests).
+ * When the machine has a MariaDB on 127.0.0.1:3306 (root, no password) the bench gives the
+ * conductor two databases there, dropped at the end; BENCH_NOVA_DB=sqlite keeps sqlite.
+ */
+function mariadbDatabases(): { databases: NovaDatabases; drop(): void } | null {
+  if (process.env.BENCH_NOVA_DB === 'sqlite') return null;
+  const sql = (q: string) => execFileSync('mysql', ['-uroot', '-h127.0.0.1', '-e', q], { stdio: ['ignore', 'ignore', 'pipe'], timeout: 30_000 });
+  const prefix = `lodge_bench_nova_${process.pid}`;
+  try {
+    sql(`CREATE DATABASE ${prefix}_main; CREATE DATABASE ${prefix}_api;`);
+  } catch (err) {
+    if (process.env.BENCH_NOVA_DB === 'mariadb') throw err;
+    return null;
+  }
+  return {
+    databases: { main: `mysql+pymysql://root@127.0.0.1/${prefix}_main`, api: `mysql+pymysql://root@127.0.0.1/${prefix}_api` },
+    drop: () => sql(`DROP DATABASE IF EXISTS ${prefix}_main; DROP DATABASE IF EXISTS ${prefix}_api;`),
+  };
+}
+
 async function main(): Promise<void> {
-  const nova = await startNovaSide('bench');
+  const db = mariadbDatabases();
+  console.log(`nova's conductor database: ${db ? 'MariaDB on 127.0.0.1:3306' : 'sqlite'}`);
+  let nova: NovaSide;
+  try {
+    nova = await startNovaSide('bench', { databases: db?.databases });
+  } catch (err) {
+    db?.drop();
+    throw err;
+  }
   let d: EngineDaemon | undefined;
   try {
     d = await startEngineDaemon('bench-nova', { nova: { amqpUrl: nova.transportUrl, host: nova.computeHost, rpcTimeout: 30 } });
@@ -106,6 +136,7 @@ async function main(): Promise<void> {
   } finally {
     await d?.cleanup();
     await nova.close();
+    db?.drop();
   }
 }
 

@@ -62,7 +62,13 @@ export interface NovaBroker {
   ctl(...args: string[]): Promise<string>;
 }
 
-export async function startNovaSide(label: string, o: { rpcTimeout?: number; broker?: NovaBroker } = {}): Promise<NovaSide> {
+/** nova's two databases as SQLAlchemy URLs (empty databases the harness migrates); default sqlite */
+export interface NovaDatabases {
+  main: string;
+  api: string;
+}
+
+export async function startNovaSide(label: string, o: { rpcTimeout?: number; broker?: NovaBroker; databases?: NovaDatabases } = {}): Promise<NovaSide> {
   let vhost: string;
   if (o.broker) {
     vhost = `lodge-test-${label}-${process.pid}-${Date.now().toString(36)}`;
@@ -91,7 +97,8 @@ export async function startNovaSide(label: string, o: { rpcTimeout?: number; bro
     rmSync(stateDir, { recursive: true, force: true });
   };
   try {
-    proc = spawn(DEBIAN_PYTHON, [HARNESS, '--transport-url', transportUrl, '--state-dir', stateDir, '--compute-host', computeHost, '--rpc-timeout', String(o.rpcTimeout ?? 10)], {
+    const dbArgs = o.databases ? ['--db-connection', o.databases.main, '--api-db-connection', o.databases.api] : [];
+    proc = spawn(DEBIAN_PYTHON, [HARNESS, '--transport-url', transportUrl, '--state-dir', stateDir, '--compute-host', computeHost, '--rpc-timeout', String(o.rpcTimeout ?? 10), ...dbArgs], {
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     proc.stderr.on('data', (d: Buffer) => {

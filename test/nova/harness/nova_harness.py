@@ -1090,9 +1090,11 @@ class Harness(object):
                 'debug': 'true' if o.debug else 'false',
             },
             # timeout: seconds a transaction waits for sqlite's write lock
-            'database': {'connection': 'sqlite:///%s?timeout=60' % main_db},
+            'database': {'connection': o.db_connection or
+                         'sqlite:///%s?timeout=60' % main_db},
             'api_database': {
-                'connection': 'sqlite:///%s?timeout=60' % api_db},
+                'connection': o.api_db_connection or
+                'sqlite:///%s?timeout=60' % api_db},
             'oslo_concurrency': {'lock_path': lock_dir},
             'oslo_messaging_notifications': {'driver': 'noop'},
             'notifications': {'notification_format': 'unversioned'},
@@ -1230,6 +1232,11 @@ def parse_args(argv):
                    help='conductor RPC server name (queue conductor.<name>)')
     p.add_argument('--drain-timeout', type=float, default=30.0,
                    help='on quit/EOF, wait this long for pending commands')
+    p.add_argument('--db-connection', default=None,
+                   help='nova main DB URL (empty databases; default: sqlite in '
+                        '--state-dir), e.g. mysql+pymysql://root@127.0.0.1/x')
+    p.add_argument('--api-db-connection', default=None,
+                   help='nova API DB URL (default: sqlite in --state-dir)')
     p.add_argument('--debug', action='store_true')
     p.add_argument('--log-file', default=None,
                    help='default <state-dir>/harness.log; "-" = stderr only')
