@@ -300,6 +300,9 @@ export function runCommand(
       const code: unknown = err ? (err as { code?: unknown }).code : 0;
       resolve({ code: typeof code === 'number' ? code : 1, stdout, stderr });
     });
+    // A program that exits without reading its stdin (`lxc remote list`) closes the pipe first:
+    // the write then fails with EPIPE, which says nothing about the run; the exit code does.
+    child.stdin?.on('error', () => undefined);
     child.stdin?.end(o.input ?? '');
   });
 }
