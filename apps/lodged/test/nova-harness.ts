@@ -28,8 +28,10 @@ export interface NovaSide {
   vhost: string;
   transportUrl: string;
   computeHost: string;
-  /** the harness process (nova-api side and conductor), e.g. to read its CPU time */
+  /** the harness process (nova-api side, and the conductor unless it has workers), e.g. to read its CPU time */
   pid: number;
+  /** the processes serving the conductor: the harness itself, or its conductor workers */
+  conductorPids: number[];
   /** sends one command to the harness and returns its result (throws HarnessError on ok:false) */
   cmd<T = any>(cmd: string, args?: Record<string, unknown>, timeoutMs?: number): Promise<T>;
   /** stderr of the harness so far (for failure messages) */
@@ -68,7 +70,15 @@ export interface NovaDatabases {
   api: string;
 }
 
-export async function startNovaSide(label: string, o: { rpcTimeout?: number; broker?: NovaBroker; databases?: NovaDatabases } = {}): Promise<NovaSide> {
+export interface NovaSideOptions {
+  rpcTimeout?: number;
+  broker?: NovaBroker;
+  databases?: NovaDatabases;
+  /** nova's `[conductor] workers`: serve the conductor from this many processes (default: in the harness) */
+  conductorWorkers?: number;
+}
+
+export async function startNovaSide(label: string, o: NovaSideOptions = {}): Promise<NovaSide> {
   let vhost: string;
   if (o.broker) {
     vhost = `lodge-test-${label}-${process.pid}-${Date.now().toString(36)}`;
@@ -84,6 +94,7 @@ export async function startNovaSide(label: string, o: { rpcTimeout?: number; bro
   let stderr = '';
   const pending = new Map<number, { resolve(v: any): void; reject(e: Error): void }>();
   let nextId = 1;
+  let conductorPids: number[] = [];
   const close = async () => {
     if (proc && proc.exitCode === null) {
       const exited = new Promise((r) => proc!.once('exit', r));
@@ -98,7 +109,8 @@ export async function startNovaSide(label: string, o: { rpcTimeout?: number; bro
   };
   try {
     const dbArgs = o.databases ? ['--db-connection', o.databases.main, '--api-db-connection', o.databases.api] : [];
-    proc = spawn(DEBIAN_PYTHON, [HARNESS, '--transport-url', transportUrl, '--state-dir', stateDir, '--compute-host', computeHost, '--rpc-timeout', String(o.rpcTimeout ?? 10), ...dbArgs], {
+    const workerArgs = o.conductorWorkers ? ['--conductor-workers', String(o.conductorWorkers)] : [];
+    proc = spawn(DEBIAN_PYTHON, [HARNESS, '--transport-url', transportUrl, '--state-dir', stateDir, '--compute-host', computeHost, '--rpc-timeout', String(o.rpcTimeout ?? 10), ...dbArgs, ...workerArgs], {
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     proc.stderr.on('data', (d: Buffer) => {
@@ -115,7 +127,10 @@ export async function startNovaSide(label: string, o: { rpcTimeout?: number; bro
         } catch {
           return;
         }
-        if (msg.ready) return resolveReady();
+        if (msg.ready) {
+          conductorPids = Array.isArray(msg.conductor_pids) ? msg.conductor_pids : [];
+          return resolveReady();
+        }
         const p = pending.get(msg.id);
         if (!p) return;
         pending.delete(msg.id);
@@ -137,6 +152,7 @@ export async function startNovaSide(label: string, o: { rpcTimeout?: number; bro
     transportUrl,
     computeHost,
     pid: proc.pid!,
+    conductorPids,
     cmd(cmd, args = {}, timeoutMs = 60000) {
       const id = nextId++;
       return new Promise((resolveCmd, rejectCmd) => {

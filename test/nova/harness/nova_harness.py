@@ -132,7 +132,7 @@ def serialize_sqlite_transactions():
 # conductor side
 
 
-def build_conductor(server_name, recorder):
+def build_conductor(server_name, recorder, on_active):
     import oslo_messaging as messaging
     from oslo_messaging.rpc import dispatcher
     from nova import baserpc
@@ -153,7 +153,7 @@ def build_conductor(server_name, recorder):
             if (objmethod == 'save' and objinst.obj_name() == 'Instance'
                     and 'vm_state' in objinst.obj_what_changed()
                     and objinst.vm_state == 'active'):
-                BUILD_TIMES.saw_active(objinst.uuid)
+                on_active(objinst.uuid)
             return super().object_action(context, objinst, objmethod,
                                          args, kwargs)
 
@@ -170,36 +170,47 @@ def build_conductor(server_name, recorder):
 
 class BuildTimes(object):
     """Monotonic times of each build cast and of the first active save that
-    follows it (the conductor runs in this process, so one clock serves)."""
+    follows it (the conductor runs in this process, so one clock serves).
+    Waiters block on a condition rather than poll, so that measuring a build
+    takes no CPU from the conductor that serves it."""
 
     def __init__(self):
-        self._lock = threading.Lock()
+        self._cond = threading.Condition()
         self._cast = {}
         self._active = {}
 
     def cast(self, uuid):
-        with self._lock:
+        with self._cond:
             self._cast[uuid] = time.monotonic()
             self._active.pop(uuid, None)
 
-    def saw_active(self, uuid):
-        with self._lock:
+    def saw_active(self, uuid, at=None):
+        """`at`: a time.monotonic() reading from a conductor worker process
+        (CLOCK_MONOTONIC is one clock for every process on the host)."""
+        with self._cond:
             if uuid in self._cast and uuid not in self._active:
-                self._active[uuid] = time.monotonic()
+                self._active[uuid] = time.monotonic() if at is None else at
+                self._cond.notify_all()
 
-    def span_ms(self, uuids):
-        """First cast to last active save over `uuids` (None until all are active)."""
-        with self._lock:
-            if any(u not in self._cast or u not in self._active for u in uuids):
-                return None
-            return (max(self._active[u] for u in uuids) -
-                    min(self._cast[u] for u in uuids)) * 1000.0
-
-    def elapsed_ms(self, uuid):
-        with self._lock:
-            if uuid not in self._cast or uuid not in self._active:
-                return None
-            return (self._active[uuid] - self._cast[uuid]) * 1000.0
+    def wait(self, uuids, timeout):
+        """Blocks until every build in `uuids` saw its active save; returns
+        each one's ms from cast to active save and the span from the first
+        cast to the last active save.  Timeout names the builds still out."""
+        with self._cond:
+            unknown = [u for u in uuids if u not in self._cast]
+            if unknown:
+                raise BadRequest('no build was cast for %s' % ', '.join(unknown))
+            done = self._cond.wait_for(
+                lambda: all(u in self._active for u in uuids), timeout)
+            if not done:
+                raise Timeout('not active after %ss: %s' % (timeout, ', '.join(
+                    u for u in uuids if u not in self._active)))
+            return {
+                'ms': {u: (self._active[u] - self._cast[u]) * 1000.0
+                       for u in uuids},
+                'span_ms': (max(self._active[u] for u in uuids) -
+                            min(self._cast[u] for u in uuids)) * 1000.0,
+            }
 
 
 BUILD_TIMES = BuildTimes()
@@ -209,12 +220,15 @@ class ComputeTaskRecorder(object):
     """Endpoint for namespace compute_task 1.24: records every call
     (build_instances = reschedule request from a compute host)."""
 
-    def __init__(self):
+    def __init__(self, sink=None):
+        """`sink`: where a conductor worker process sends each record (to
+        the harness, which keeps them); None keeps them here."""
         import oslo_messaging as messaging
         self.target = messaging.Target(namespace='compute_task',
                                        version='1.24')
         self._lock = threading.Lock()
         self._records = []
+        self._sink = sink
 
     def __getattr__(self, name):
         if name.startswith(('_', 'oslo_')) or name == 'target':
@@ -245,12 +259,124 @@ class ComputeTaskRecorder(object):
             entry['filter_properties'] = novaenv.to_jsonable(
                 kwargs['filter_properties'])
         LOG.info('compute_task %s recorded for %s', method, uuids)
+        if self._sink is not None:
+            self._sink(entry)
+        else:
+            self.add(entry)
+
+    def add(self, entry):
         with self._lock:
             self._records.append(entry)
 
     def records(self):
         with self._lock:
             return list(self._records)
+
+
+class ConductorWorkers(object):
+    """nova-conductor's `[conductor] workers`: processes that each serve the
+    conductor topic, so RabbitMQ hands each message to one of them and the
+    conductor's Python work runs on several CPUs, as nova-conductor does in
+    production (one worker per CPU by default).  Each worker is this script
+    with --serve-conductor; it reports active saves and compute_task records
+    as JSON lines on its stdout, and ends when its stdin closes."""
+
+    def __init__(self, count, opts, conf_file, recorder):
+        self.count = count
+        self.opts = opts
+        self.conf_file = conf_file
+        self.recorder = recorder
+        self.procs = []
+
+    def start(self):
+        import subprocess
+        o = self.opts
+        for i in range(self.count):
+            log_file = os.path.join(o.state_dir, 'conductor-%d.log' % i)
+            proc = subprocess.Popen(
+                [sys.executable, os.path.abspath(__file__),
+                 '--serve-conductor', self.conf_file,
+                 '--transport-url', o.transport_url,
+                 '--state-dir', o.state_dir,
+                 '--compute-host', o.compute_host,
+                 '--conductor-name', o.conductor_name,
+                 '--log-file', log_file],
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                encoding='utf-8', close_fds=True)
+            self.procs.append(proc)
+        for proc in self.procs:
+            first = proc.stdout.readline()
+            try:
+                ready = json.loads(first).get('ready') is True
+            except ValueError:
+                ready = False
+            if not ready:
+                raise RuntimeError('conductor worker %d did not start: %r'
+                                   % (proc.pid, first))
+            threading.Thread(target=self._follow, args=(proc,),
+                             name='conductor-%d' % proc.pid,
+                             daemon=True).start()
+
+    def pids(self):
+        return [p.pid for p in self.procs]
+
+    def _follow(self, proc):
+        for line in proc.stdout:
+            try:
+                msg = json.loads(line)
+            except ValueError:
+                LOG.warning('conductor worker %d wrote %r', proc.pid, line)
+                continue
+            if 'active' in msg:
+                BUILD_TIMES.saw_active(msg['active'], msg['at'])
+            elif 'record' in msg:
+                self.recorder.add(msg['record'])
+
+    def stop(self, timeout=5.0):
+        for proc in self.procs:
+            try:
+                proc.stdin.close()
+            except OSError:
+                pass
+        deadline = time.monotonic() + timeout
+        for proc in self.procs:
+            try:
+                proc.wait(max(0.1, deadline - time.monotonic()))
+            except Exception:
+                LOG.warning('conductor worker %d did not stop; killing it',
+                            proc.pid)
+                proc.kill()
+                proc.wait()
+        self.procs = []
+
+
+def serve_conductor(opts, out):
+    """A conductor worker's life (see ConductorWorkers)."""
+    novaenv.configure_nova(opts.serve_conductor, 'nova-harness-conductor',
+                           with_db=True)
+    serialize_sqlite_transactions()
+    out_lock = threading.Lock()
+
+    def send(obj):
+        with out_lock:
+            out.write(novaenv.dumps(obj) + '\n')
+            out.flush()
+
+    recorder = ComputeTaskRecorder(sink=lambda entry: send({'record': entry}))
+    server = build_conductor(
+        opts.conductor_name, recorder,
+        lambda uuid: send({'active': uuid, 'at': time.monotonic()}))
+    server.start()
+    send({'ready': True, 'pid': os.getpid()})
+    try:
+        sys.stdin.read()  # until the harness closes our stdin or exits
+    except (_Terminate, KeyboardInterrupt):
+        pass
+    server.stop()
+    waiter = threading.Thread(target=server.wait, daemon=True)
+    waiter.start()
+    waiter.join(5)
+    return 0
 
 
 # ---------------------------------------------------------------------------
@@ -406,15 +532,36 @@ class Api(object):
         return image
 
     def cmd_boot(self, args):
+        boot = self._new_boot(args)
+        self._create_in_cell(boot)
+        return self._cast_build(boot)
+
+    def cmd_boot_many(self, args):
+        """`count` instances of one request, as nova builds `server create
+        --min-count N`: nova-api prepares them all, then the conductor's
+        schedule_and_build_instances creates every instance first and only
+        then, one instance after the other, records the action, the block
+        device mappings and the cell mapping and casts its build."""
+        count = _arg(args, 'count', int)
+        if not 1 <= count <= 100:
+            raise BadRequest('count must be between 1 and 100')
+        name = _arg(args, 'name', str)
+        boots = [self._new_boot(dict(args, name='%s-%d' % (name, i)))
+                 for i in range(count)]
+        for boot in boots:
+            self._create_in_cell(boot)
+        return [self._cast_build(boot) for boot in boots]
+
+    def _new_boot(self, args):
+        """nova-api's part of a boot: validates `args` and creates the
+        RequestSpec and the InstanceMapping; returns what the conductor's part
+        needs."""
         from oslo_utils import strutils
         from oslo_utils import uuidutils
-        from nova import availability_zones
         from nova import block_device
-        from nova.compute import instance_actions
         from nova.compute import power_state
         from nova.compute import task_states
         from nova.compute import vm_states
-        from nova.conductor import manager as conductor_manager
         from nova.network import model as network_model
         from nova.network import security_group_api
         from nova import objects
@@ -554,11 +701,29 @@ class Api(object):
         im.user_id = ctxt.user_id
         im.cell_mapping = None
         im.create()
+        return {'ctxt': ctxt, 'instance': instance, 'image': image,
+                'flavor': flavor, 'req_spec': req_spec, 'bdms': bdms,
+                'im': im, 'requested_networks': requested_networks,
+                'retry': retry, 'admin_password': admin_password,
+                'injected_files': injected_files}
 
-        # --- conductor: schedule_and_build_instances (host chosen = ours)
+    # --- conductor: schedule_and_build_instances (host chosen = ours)
+
+    def _create_in_cell(self, boot):
+        from nova import availability_zones
+        instance = boot['instance']
         instance.availability_zone = \
-            availability_zones.get_host_availability_zone(ctxt, self.host)
+            availability_zones.get_host_availability_zone(boot['ctxt'],
+                                                          self.host)
         instance.create()
+
+    def _cast_build(self, boot):
+        from nova.compute import instance_actions
+        from nova.conductor import manager as conductor_manager
+        from nova import objects
+        ctxt, instance, flavor = boot['ctxt'], boot['instance'], boot['flavor']
+        req_spec, bdms, im = boot['req_spec'], boot['bdms'], boot['im']
+        requested_networks = boot['requested_networks']
         objects.InstanceAction.action_start(
             ctxt, instance.uuid, instance_actions.CREATE, want_result=False)
         for bdm in bdms:
@@ -572,16 +737,17 @@ class Api(object):
 
         req_spec.requested_networks = requested_networks
         filter_props = {'limits': {}}
-        if retry:
+        if boot['retry']:
             filter_props['retry'] = {'num_attempts': 1,
                                      'hosts': [[self.host, self.host]]}
         legacy_secgroups = [s.identifier for s in
                             req_spec.security_groups]
         BUILD_TIMES.cast(instance.uuid)
         self.compute_rpcapi.build_and_run_instance(
-            ctxt, instance=instance, host=self.host, image=image,
+            ctxt, instance=instance, host=self.host, image=boot['image'],
             request_spec=req_spec, filter_properties=filter_props,
-            admin_password=admin_password, injected_files=injected_files,
+            admin_password=boot['admin_password'],
+            injected_files=boot['injected_files'],
             requested_networks=requested_networks,
             security_groups=legacy_secgroups, block_device_mapping=bdms,
             node=self.host, limits={}, host_list=[], accel_uuids=[])
@@ -872,20 +1038,17 @@ class Api(object):
     def cmd_reschedules(self, args):
         return self.recorder.records()
 
-    def cmd_build_time(self, args):
-        """ms from the build_and_run_instance cast to the Instance.save that
-        made the instance active (null until that save arrived)."""
-        uuid = args.get('uuid')
-        if not isinstance(uuid, str):
-            raise BadRequest('uuid must be a string')
-        return BUILD_TIMES.elapsed_ms(uuid)
-
-    def cmd_build_span(self, args):
-        """ms from the first build cast to the last active save of `uuids`."""
-        uuids = args.get('uuids')
-        if not isinstance(uuids, list) or not all(isinstance(u, str) for u in uuids) or not uuids:
+    def cmd_wait_built(self, args):
+        """Waits until the builds of `uuids` saw the Instance.save that made
+        them active: {ms: {uuid: cast to active save}, span_ms: first cast to
+        last active save}."""
+        uuids = _arg(args, 'uuids', list)
+        if not uuids or not all(isinstance(u, str) for u in uuids):
             raise BadRequest('uuids must be a non-empty list of strings')
-        return BUILD_TIMES.span_ms(uuids)
+        timeout = _arg(args, 'timeout', (int, float), 60)
+        if timeout <= 0:
+            raise BadRequest('timeout must be > 0')
+        return BUILD_TIMES.wait(uuids, timeout)
 
 
 # Instance attributes nova-api loads before each action:
@@ -1058,6 +1221,7 @@ class Harness(object):
         self.out_lock = threading.Lock()
         self.stopping = threading.Event()
         self.server = None
+        self.workers = None
         self.api = None
         self.inflight = 0
         self.inflight_lock = threading.Lock()
@@ -1110,12 +1274,21 @@ class Harness(object):
         recorder = ComputeTaskRecorder()
         self.api = Api(conf, o.compute_host, recorder)
         self.api.ensure_mappings()
-        self.server = build_conductor(o.conductor_name, recorder)
-        self.server.start()
+        if o.conductor_workers:
+            self.workers = ConductorWorkers(o.conductor_workers, o,
+                                            conf_file, recorder)
+            self.workers.start()
+        else:
+            self.server = build_conductor(o.conductor_name, recorder,
+                                          BUILD_TIMES.saw_active)
+            self.server.start()
         LOG.info('conductor %s serving (compute host %s)', o.conductor_name,
                  o.compute_host)
 
     def stop_servers(self):
+        if self.workers is not None:
+            self.workers.stop()
+            self.workers = None
         if self.server is not None:
             try:
                 self.server.stop()
@@ -1237,6 +1410,12 @@ def parse_args(argv):
                         '--state-dir), e.g. mysql+pymysql://root@127.0.0.1/x')
     p.add_argument('--api-db-connection', default=None,
                    help='nova API DB URL (default: sqlite in --state-dir)')
+    p.add_argument('--conductor-workers', type=int, default=0,
+                   help='serve the conductor from this many worker '
+                        'processes (nova\'s [conductor] workers); 0: in this '
+                        'process')
+    p.add_argument('--serve-conductor', metavar='CONF', default=None,
+                   help=argparse.SUPPRESS)  # a worker's own mode
     p.add_argument('--debug', action='store_true')
     p.add_argument('--log-file', default=None,
                    help='default <state-dir>/harness.log; "-" = stderr only')
@@ -1257,6 +1436,11 @@ def main(argv=None):
     def on_term(signum, frame):
         raise _Terminate()
     signal.signal(signal.SIGTERM, on_term)
+    if opts.serve_conductor:
+        return serve_conductor(opts, out)
+    if not 0 <= opts.conductor_workers <= 64:
+        LOG.error('--conductor-workers must be between 0 and 64')
+        return 2
 
     h = Harness(opts, out)
     code = 0
@@ -1268,7 +1452,9 @@ def main(argv=None):
             h.emit({'ready': False, 'error': novaenv.error_to_json(e)})
             return 1
         h.emit({'ready': True, 'conductor': opts.conductor_name,
-                'compute_host': opts.compute_host, 'pid': os.getpid()})
+                'compute_host': opts.compute_host, 'pid': os.getpid(),
+                'conductor_pids': (h.workers.pids() if h.workers
+                                   else [os.getpid()])})
         h.read_loop()
         # quit / EOF: let commands already received finish first
         h.wait_inflight(opts.drain_timeout)
