@@ -60,6 +60,8 @@ function cpuMeters(nova: NovaSide, mariadb: boolean): CpuMeters {
     ? { 'nova API stand-in': sum([nova.pid]), 'nova conductor': sum(workers) }
     : { 'nova API stand-in + conductor': sum([nova.pid]) };
   meters.lodged = ownCpuSeconds;
+  // Lodge's state: the machine's PostgreSQL (nothing else uses it while the bench runs)
+  meters['PostgreSQL (Lodge)'] = () => commandCpuSeconds('postgres');
   meters.RabbitMQ = () => commandCpuSeconds('beam.smp');
   if (mariadb) meters.MariaDB = () => commandCpuSeconds('mariadbd');
   return meters;
