@@ -5,17 +5,15 @@ import { join } from 'node:path';
 import { Logger } from '@nestjs/common';
 import { pack } from 'tar-stream';
 import { AlreadyExistsError, NotFoundError } from '@lodge/common';
-import { detectFormat, ImageCatalog, tarballHasMetadata } from '@lodge/image';
+import { ImageCatalog, tarballHasMetadata } from '@lodge/image';
 import { ImagesRepository } from '@lodge/state';
+import { novaArch } from '../compute/host-resources';
 import { NovaException } from '../errors/nova-exceptions';
 import type { RequestContext } from '../oslo/request-context';
 import { GlanceClient, GlanceImage } from './glance.client';
 
 /** The Glance disk formats a container can be made from (as nova-lxd accepted them). */
 export const CONTAINER_DISK_FORMATS = ['raw', 'root-tar', 'squashfs'];
-
-/** Lodge's architecture names for node's process.arch, for images that do not say theirs. */
-const HOST_ARCHITECTURE: Record<string, string> = { x64: 'x86_64', arm64: 'aarch64', ppc64: 'ppc64le', s390x: 's390x', riscv64: 'riscv64' };
 
 /**
  * Glance images as Lodge images: downloaded once, imported, and cached under an alias equal to
@@ -127,11 +125,12 @@ export function checkAcceptable(image: GlanceImage): void {
 
 /**
  * A unified tarball (metadata.yaml at the top) or a bare root filesystem; anything that is not a
- * tarball or a squashfs is no image a container can use.
+ * tarball or a squashfs is no image a container can use (tarballHasMetadata's format check
+ * refuses it).
  */
 async function isUnified(imageId: string, file: string): Promise<boolean> {
   try {
-    return (await detectFormat(file)).kind === 'tar' && (await tarballHasMetadata(file));
+    return await tarballHasMetadata(file);
   } catch (err) {
     throw new NovaException('ImageUnacceptable', { image_id: imageId, reason: (err as Error).message }, { cause: err });
   }
@@ -139,7 +138,7 @@ async function isUnified(imageId: string, file: string): Promise<boolean> {
 
 /** metadata.yaml for a bare root filesystem, from the Glance record only (so it is repeatable). */
 export function generatedMetadata(image: GlanceImage, hostArch = process.arch): Record<string, unknown> {
-  const arch = typeof image.properties.hw_architecture === 'string' ? image.properties.hw_architecture : (HOST_ARCHITECTURE[hostArch] ?? hostArch);
+  const arch = typeof image.properties.hw_architecture === 'string' ? image.properties.hw_architecture : novaArch(hostArch);
   const created = image.created_at ? Date.parse(image.created_at) : NaN;
   const properties: Record<string, string> = { description: image.name ?? image.id };
   if (typeof image.properties.os_distro === 'string') properties.os = image.properties.os_distro;
