@@ -6,6 +6,7 @@ import { DEFAULT_NETWORK } from '@lodge/network';
 import { ServerConfigRepository } from '@lodge/state';
 import { engineModules } from './api-modules';
 import { startDaemon } from './bootstrap';
+import { requireHttpUrl } from './nova/endpoint-url';
 import { placementOptionsFromEnv } from './nova/placement-options';
 import { openDatabase } from './persistence/database';
 import { PgCertificateStore } from './persistence/pg-certificate.store';
@@ -45,7 +46,7 @@ async function main(): Promise<void> {
   if (opts.glanceUrl && !opts.amqpUrl) throw new Error('--glance-url needs --amqp-url');
   if (opts.placementUrl && !opts.amqpUrl) throw new Error('--placement-url needs --amqp-url');
   const placement = opts.placementUrl ? placementOptionsFromEnv(opts.placementUrl) : undefined;
-  if (opts.glanceUrl && !/^https?:\/\/[^/]/.test(opts.glanceUrl)) throw new Error(`--glance-url: not an http(s) URL: ${opts.glanceUrl}`);
+  if (opts.glanceUrl) requireHttpUrl('--glance-url', opts.glanceUrl);
   const defaultNetwork = opts.defaultNetwork === 'none' ? false : { name: DEFAULT_NETWORK.name, ipv4Address: opts.defaultNetwork };
   opts.dir = resolve(opts.dir);
 

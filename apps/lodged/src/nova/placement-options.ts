@@ -1,4 +1,5 @@
 import type { PlacementOptions } from '@lodge/nova';
+import { requireHttpUrl } from './endpoint-url';
 
 /**
  * lodged's placement settings: the endpoint from --placement-url / LODGE_PLACEMENT_URL, the
@@ -9,7 +10,7 @@ import type { PlacementOptions } from '@lodge/nova';
  * LODGE_KEYSTONE_PROJECT_DOMAIN_NAME (default "Default"), as nova's [placement] section.
  */
 export function placementOptionsFromEnv(url: string, env: NodeJS.ProcessEnv = process.env): PlacementOptions {
-  if (!/^https?:\/\/[^/]/.test(url)) throw new Error(`--placement-url: not an http(s) URL: ${url}`);
+  requireHttpUrl('--placement-url', url);
   if (env.LODGE_PLACEMENT_TOKEN) return { url, token: env.LODGE_PLACEMENT_TOKEN };
   const authUrl = env.LODGE_KEYSTONE_AUTH_URL;
   if (!authUrl) throw new Error('--placement-url needs LODGE_PLACEMENT_TOKEN or LODGE_KEYSTONE_AUTH_URL (with LODGE_KEYSTONE_USERNAME, _PASSWORD, _PROJECT_NAME)');
