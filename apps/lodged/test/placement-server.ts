@@ -6,9 +6,9 @@
  */
 import { ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { freePort } from './free-port';
 
 const DEBIAN_PYTHON = '/usr/bin/python3';
 const PLACEMENT_API = '/usr/bin/placement-api';
@@ -26,17 +26,8 @@ export interface PlacementServer {
   stop(): Promise<void>;
 }
 
-/** A loopback port nothing listens on right now (for a placement that is started later). */
-export async function freeLoopbackPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve, reject) => server.once('error', reject).listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
 export async function startPlacementServer(o: { port?: number } = {}): Promise<PlacementServer> {
-  const port = o.port ?? (await freeLoopbackPort());
+  const port = o.port ?? (await freePort());
   const dir = mkdtempSync(join(tmpdir(), 'lodge-placement-'));
   writeFileSync(
     join(dir, 'placement.conf'),

@@ -14,10 +14,10 @@
 import { ChildProcess, execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { freePort } from './free-port';
 
 /** The scripts themselves: /usr/sbin's wrappers would switch to the rabbitmq user and its HOME. */
 const RABBIT_BIN = '/usr/lib/rabbitmq/bin';
@@ -182,16 +182,4 @@ export async function startPrivateRabbit(label: string): Promise<PrivateRabbit> 
     },
     close,
   };
-}
-
-/** A port nothing listens on now, on 127.0.0.1 (the kernel's pick). */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
 }

@@ -3,7 +3,7 @@ import { Controller, Module, Post } from '@nestjs/common';
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { X509Certificate } from 'node:crypto';
-import { connect as netConnect, createServer as createNetServer } from 'node:net';
+import { connect as netConnect } from 'node:net';
 import { generate as generateSelfSigned } from 'selfsigned';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -168,17 +168,7 @@ export async function until<T>(fn: () => T | Promise<T>): Promise<T> {
   }
 }
 
-/** A TCP port that was free a moment ago on 127.0.0.1 (bind port 0, read it, close). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createNetServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
-}
+export { freePort } from './free-port';
 
 export interface ClientIdentity {
   cert: string;

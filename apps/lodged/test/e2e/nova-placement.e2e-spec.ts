@@ -8,7 +8,8 @@
 import { randomUUID } from 'node:crypto';
 import { EngineDaemon, importBusybox, startEngineDaemon } from '../engine-daemon';
 import { eventually, NovaSide, startNovaSide } from '../nova-harness';
-import { freeLoopbackPort, PLACEMENT_ADMIN_TOKEN, PlacementServer, startPlacementServer } from '../placement-server';
+import { freePort } from '../free-port';
+import { PLACEMENT_ADMIN_TOKEN, PlacementServer, startPlacementServer } from '../placement-server';
 
 jest.setTimeout(180_000);
 
@@ -23,7 +24,7 @@ describe('placement reporting (nova 26 harness + placement 8)', () => {
     nova = await startNovaSide('placement');
     try {
       // placement is configured but not running yet: the host must come up without it
-      placementPort = await freeLoopbackPort();
+      placementPort = await freePort();
       d = await startEngineDaemon('placement', {
         nova: {
           amqpUrl: nova.transportUrl,
