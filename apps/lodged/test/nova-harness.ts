@@ -4,11 +4,12 @@
  * python3-nova on a sqlite nova database. close() stops the harness and deletes the vhost (its
  * queues go with it), also after a failed test.
  */
-import { ChildProcessWithoutNullStreams, execFileSync, spawn } from 'node:child_process';
+import { ChildProcessWithoutNullStreams, execFile, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
+import { promisify } from 'node:util';
 
 const HARNESS = resolve(__dirname, '../../../test/nova/harness/nova_harness.py');
 /** Debian's python: the only one that sees python3-nova. */
@@ -39,26 +40,7 @@ export interface NovaSide {
   close(): Promise<void>;
 }
 
-export function rabbitmqctl(...args: string[]): string {
-  return execFileSync('rabbitmqctl', ['-q', ...args], { encoding: 'utf8', timeout: 30000 });
-}
-
-export function createVhost(label: string): string {
-  const vhost = `lodge-test-${label}-${process.pid}-${Date.now().toString(36)}`;
-  rabbitmqctl('add_vhost', vhost);
-  rabbitmqctl('set_permissions', '-p', vhost, 'guest', '.*', '.*', '.*');
-  return vhost;
-}
-
-export function deleteVhost(vhost: string): void {
-  try {
-    rabbitmqctl('delete_vhost', vhost);
-  } catch {
-    /* already gone */
-  }
-}
-
-/** Another RabbitMQ node than the machine's (e.g. a PrivateRabbit): its URLs and its rabbitmqctl. */
+/** A RabbitMQ node (the machine's, or e.g. a PrivateRabbit): its URLs and its rabbitmqctl. */
 export interface NovaBroker {
   url(vhost: string): string;
   ctl(...args: string[]): Promise<string>;
@@ -70,8 +52,15 @@ export interface NovaDatabases {
   api: string;
 }
 
+/** The machine's RabbitMQ on 127.0.0.1:5672 (guest/guest), the default broker. */
+const MACHINE_BROKER: NovaBroker = {
+  url: (vhost) => `rabbit://guest:guest@127.0.0.1:5672/${encodeURIComponent(vhost)}`,
+  ctl: async (...args) => (await promisify(execFile)('rabbitmqctl', ['-q', ...args], { encoding: 'utf8', timeout: 30_000 })).stdout,
+};
+
 export interface NovaSideOptions {
   rpcTimeout?: number;
+  /** default: the machine's RabbitMQ */
   broker?: NovaBroker;
   databases?: NovaDatabases;
   /** nova's `[conductor] workers`: serve the conductor from this many processes (default: in the harness) */
@@ -79,15 +68,11 @@ export interface NovaSideOptions {
 }
 
 export async function startNovaSide(label: string, o: NovaSideOptions = {}): Promise<NovaSide> {
-  let vhost: string;
-  if (o.broker) {
-    vhost = `lodge-test-${label}-${process.pid}-${Date.now().toString(36)}`;
-    await o.broker.ctl('add_vhost', vhost);
-    await o.broker.ctl('set_permissions', '-p', vhost, 'guest', '.*', '.*', '.*');
-  } else {
-    vhost = createVhost(label);
-  }
-  const transportUrl = o.broker ? o.broker.url(vhost) : `rabbit://guest:guest@127.0.0.1:5672/${encodeURIComponent(vhost)}`;
+  const broker = o.broker ?? MACHINE_BROKER;
+  const vhost = `lodge-test-${label}-${process.pid}-${Date.now().toString(36)}`;
+  await broker.ctl('add_vhost', vhost);
+  await broker.ctl('set_permissions', '-p', vhost, 'guest', '.*', '.*', '.*');
+  const transportUrl = broker.url(vhost);
   const computeHost = `lodge-${label}-${process.pid}`;
   const stateDir = mkdtempSync(join(tmpdir(), `lodge-nova-${label}-`));
   let proc: ChildProcessWithoutNullStreams | undefined;
@@ -103,8 +88,7 @@ export async function startNovaSide(label: string, o: NovaSideOptions = {}): Pro
       await exited;
       clearTimeout(t);
     }
-    if (o.broker) await o.broker.ctl('delete_vhost', vhost).catch(() => undefined);
-    else deleteVhost(vhost);
+    await broker.ctl('delete_vhost', vhost).catch(() => undefined); // already gone
     rmSync(stateDir, { recursive: true, force: true });
   };
   try {
