@@ -170,9 +170,9 @@ def build_conductor(server_name, recorder, on_active):
 
 class BuildTimes(object):
     """Monotonic times of each build cast and of the first active save that
-    follows it (the conductor runs in this process, so one clock serves).
-    Waiters block on a condition rather than poll, so that measuring a build
-    takes no CPU from the conductor that serves it."""
+    follows it (CLOCK_MONOTONIC: one clock for this process and the conductor
+    workers). Waiters block on a condition rather than poll, so that measuring
+    a build takes no CPU from the conductor that serves it."""
 
     def __init__(self):
         self._cond = threading.Condition()
@@ -372,11 +372,19 @@ def serve_conductor(opts, out):
         sys.stdin.read()  # until the harness closes our stdin or exits
     except (_Terminate, KeyboardInterrupt):
         pass
+    if not stop_rpc_server(server):
+        LOG.warning('conductor worker did not stop within 5s')
+    return 0
+
+
+def stop_rpc_server(server, timeout=5):
+    """Stops an oslo RPC server and waits up to `timeout` seconds for the
+    requests it is serving; False when they did not end in time."""
     server.stop()
     waiter = threading.Thread(target=server.wait, daemon=True)
     waiter.start()
-    waiter.join(5)
-    return 0
+    waiter.join(timeout)
+    return not waiter.is_alive()
 
 
 # ---------------------------------------------------------------------------
@@ -1291,12 +1299,7 @@ class Harness(object):
             self.workers = None
         if self.server is not None:
             try:
-                self.server.stop()
-                waiter = threading.Thread(target=self.server.wait,
-                                          daemon=True)
-                waiter.start()
-                waiter.join(5)
-                if waiter.is_alive():
+                if not stop_rpc_server(self.server):
                     LOG.warning('conductor server did not stop within 5s')
                     self.server = None
                     return
